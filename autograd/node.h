@@ -1,0 +1,68 @@
+// The tape's node: one per recorded op. It holds edges to the nodes of its inputs and a
+// backward closure that maps output gradients to input gradients using public Tensor ops (so
+// with create_graph the backward is itself recorded and higher-order gradients work).
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace tapeflow::autograd {
+
+struct Node;
+
+// Where a gradient flows: input `input_nr` of node `fn`. `shape`/`dtype` describe the tensor
+// that was the op's input, so the engine can sum a broadcast gradient back to it.
+struct Edge {
+  std::shared_ptr<Node> fn;
+  uint32_t input_nr = 0;
+  Shape shape;
+  DType dtype = kFloat32;
+  bool valid() const { return fn != nullptr; }
+};
+
+// A tensor saved for backward. Records the storage version at save time; unpacking after an
+// in-place change throws. Outputs are saved without their grad_fn (no reference cycle) and
+// reattached to the owning node when unpacked.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  SavedTensor(const Tensor& t, bool is_output);
+  Tensor unpack(Node& owner) const;
+  bool defined() const { return data_.defined(); }
+
+ private:
+  Tensor data_;
+  uint32_t version_ = 0;
+  bool is_output_ = false;
+  uint32_t output_nr_ = 0;
+  bool requires_grad_ = false;
+};
+
+struct AutogradMeta {
+  bool requires_grad = false;  // leaves only; non-leaves require grad through grad_fn
+  bool retains_grad = false;
+  Tensor grad;
+  std::shared_ptr<Node> grad_fn;
+  uint32_t output_nr = 0;
+  std::weak_ptr<Node> grad_accumulator;  // leaves: the AccumulateGrad node, created lazily
+};
+
+struct Node : std::enable_shared_from_this<Node> {
+  std::vector<Edge> next;     // one per differentiable input of the forward op
+  uint64_t sequence_nr = 0;   // creation order (later nodes run first on ties)
+  uint32_t num_outputs = 1;   // how many outputs of the forward op this node covers
+  std::string anomaly_trace;  // where the forward op was recorded (anomaly mode only)
+  std::vector<std::weak_ptr<Node>> retain_hooks;  // unused slot for future hooks
+
+  virtual ~Node();
+  virtual const char* name() const = 0;
+  // grads: one per forward output (undefined when no gradient flowed). Returns one per edge.
+  virtual std::vector<Tensor> apply(std::vector<Tensor>& grads) = 0;
+  virtual void release() {}  // frees saved tensors after a backward without retain_graph
+  virtual bool released() const { return false; }
+};
+
+}  // namespace tapeflow::autograd

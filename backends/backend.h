@@ -1,0 +1,140 @@
+// The backend contract: what a device must implement. Backends see buffers and strided views
+// only, never the tape. A new op never changes this interface: ops are enum arguments whose
+// scalar math lives in backends/functors.h (shared by g++ and nvcc).
+//
+// Conventions for every entry point:
+// - A View's `data` points at its first element (offset already applied); strides are in
+//   elements and may be 0 (broadcast) or negative-free (tapeflow makes no negative strides).
+// - Outputs are always freshly allocated or explicitly in-place targets; an output never
+//   overlaps an input except where noted (unary/binary may run exactly in place: out == input).
+// - Element-wise inputs have the same rank and shape as `out` (the front end broadcasts by
+//   giving zero strides), and the same dtype as each other unless noted.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "tensor/device.h"
+#include "tensor/dtype.h"
+#include "tensor/shape.h"
+
+namespace tapeflow::backend {
+
+struct View {
+  void* data = nullptr;
+  DType dtype = kFloat32;
+  int rank = 0;
+  int64_t shape[kMaxDims] = {};
+  int64_t strides[kMaxDims] = {};
+
+  int64_t numel() const { int64_t n = 1; for (int i = 0; i < rank; ++i) n *= shape[i]; return n; }
+  bool is_contiguous() const {
+    int64_t expect = 1;
+    for (int i = rank - 1; i >= 0; --i) {
+      if (shape[i] != 1 && strides[i] != expect) return false;
+      expect *= shape[i];
+    }
+    return true;
+  }
+};
+
+// Unary element-wise ops: out[i] = f(x[i], alpha, beta). x and out have the same dtype except
+// for LogicalNot/IsNan/IsInf (out is Bool). Ops marked "(float)" are only asked for float dtypes.
+enum class UnaryOp : uint8_t {
+  Neg, Abs, Sign, Exp /*(float)*/, Log /*(float)*/, Log1p /*(float)*/, Expm1 /*(float)*/,
+  Sqrt /*(float)*/, Rsqrt /*(float)*/, Square, Reciprocal /*(float)*/, Sin /*(float)*/,
+  Cos /*(float)*/, Tanh /*(float)*/, Sigmoid /*(float)*/, Relu, Floor, Ceil, Round,
+  Clamp,       // min(max(x, alpha), beta); alpha = -inf / beta = +inf disable a side
+  PowScalar,   // x ** alpha (float)
+  Affine,      // x * alpha + beta
+  LogicalNot,  // out Bool
+  IsNan,       // out Bool (float)
+  IsInf,       // out Bool (float)
+  Count
+};
+
+// Binary element-wise ops: out[i] = f(a[i], b[i]). a, b same dtype; out has that dtype, except
+// comparisons and logical ops, whose out is Bool.
+enum class BinaryOp : uint8_t {
+  Add, Sub, Mul, Div, Maximum, Minimum, Pow,
+  Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr,
+  // Helpers for backward passes (all float):
+  ReluGrad,     // a * (b > 0)            (a = grad, b = x)
+  TanhGrad,     // a * (1 - b*b)          (b = tanh output)
+  SigmoidGrad,  // a * b * (1 - b)        (b = sigmoid output)
+  Count
+};
+
+enum class ReduceOp : uint8_t { Sum, Prod, Max, Min, All, Any, Count };
+enum class ArgReduceOp : uint8_t { ArgMax, ArgMin };
+enum class RandomKind : uint8_t { Uniform, Normal, Bernoulli, RandInt };
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+
+  // ---- memory ----
+  virtual void* allocate(size_t nbytes) = 0;  // throws tapeflow::Error on failure
+  virtual void deallocate(void* p, size_t nbytes) = 0;
+  virtual void copy_from_host(void* dst, const void* src, size_t nbytes) = 0;
+  virtual void copy_to_host(void* dst, const void* src, size_t nbytes) = 0;
+  virtual void copy_within(void* dst, const void* src, size_t nbytes) = 0;  // same device
+  virtual void synchronize() = 0;
+
+  // ---- element-wise ----
+  virtual void fill(const View& out, double value) = 0;  // value converted to out.dtype
+  virtual void unary(UnaryOp op, const View& x, const View& out, double alpha, double beta) = 0;
+  virtual void binary(BinaryOp op, const View& a, const View& b, const View& out) = 0;
+  // out = cond ? a : b; cond is Bool, a/b/out share a dtype.
+  virtual void where(const View& cond, const View& a, const View& b, const View& out) = 0;
+  // Materialises src into dst (same shape), converting dtype when they differ (cast).
+  virtual void copy_strided(const View& src, const View& dst) = 0;
+
+  // ---- reductions ----
+  // out has x's rank with 1 at every reduced axis (bit i of axes_mask set = axis i reduced).
+  // Sum/Prod/Max/Min keep x's dtype; All/Any give Bool. Max/Min of floats propagate NaN.
+  virtual void reduce(ReduceOp op, const View& x, uint32_t axes_mask, const View& out) = 0;
+  // out (Int64) has x's rank with 1 at `axis`; the first index of ties wins.
+  virtual void arg_reduce(ArgReduceOp op, const View& x, int axis, const View& out) = 0;
+  virtual void cumsum(const View& x, int axis, const View& out) = 0;  // same shape and dtype
+
+  // ---- matrix product (row-major): C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] ----
+  // Float32/Float64 only. op(A) is MxK, op(B) is KxN, C is MxN with leading dimension ldc.
+  // A stride of 0 between batches repeats that matrix (broadcast batch dims).
+  virtual void gemm(DType dtype, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                    double alpha, const void* A, int64_t lda, int64_t stride_a, const void* B,
+                    int64_t ldb, int64_t stride_b, double beta, void* C, int64_t ldc,
+                    int64_t stride_c, int64_t batch) = 0;
+
+  // ---- indexing (index: Int64; values checked by the front end) ----
+  // out.shape = x.shape with shape[axis] = index.numel(); out[.., i, ..] = x[.., index[i], ..]
+  virtual void index_select(const View& x, int axis, const View& index, const View& out) = 0;
+  // out[.., index[i], ..] += src[.., i, ..]   (accumulates duplicates)
+  virtual void index_add(const View& out, int axis, const View& index, const View& src) = 0;
+  // index has out's shape: out[i][j][k] = x[i][index[i][j][k]][k] for axis 1, etc.
+  virtual void gather(const View& x, int axis, const View& index, const View& out) = 0;
+  // out[i][index[i][j][k]][k] += src[i][j][k] for axis 1; index has src's shape.
+  virtual void scatter_add(const View& out, int axis, const View& index, const View& src) = 0;
+
+  // ---- random (Philox4x32-10 counter-based; element i uses counter `offset + i`) ----
+  // Uniform [a, b); Normal(mean a, std b); Bernoulli(p = a) -> 0/1; RandInt [a, b).
+  // out is contiguous.
+  virtual void random(RandomKind kind, const View& out, uint64_t seed, uint64_t offset,
+                      double a, double b) = 0;
+
+  // ---- fused (the defaults build them from the primitives above) ----
+  // Softmax / log-softmax over `axis` of x (float).
+  virtual void softmax(const View& x, int axis, bool log, const View& out);
+  // gx = y * (gy - sum(gy * y))  or, for log: gy - exp(y) * sum(gy)
+  virtual void softmax_backward(const View& y, const View& gy, int axis, bool log, const View& gx);
+};
+
+// The backend for a device: throws "built without CUDA" / "no CUDA device" as fits.
+Backend& backend_for(Device d);
+// Implemented by backends/cpu.
+Backend& cpu_backend();
+// Implemented by backends/cuda (the real backend, or a stub in builds without CUDA that throws
+// "built without CUDA"). cuda_backend throws "no CUDA device" when index is out of range.
+Backend& cuda_backend(int index);
+
+}  // namespace tapeflow::backend

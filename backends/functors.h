@@ -1,0 +1,179 @@
+// The scalar math of every element-wise op, shared by the CPU backend (g++) and the CUDA
+// backend (nvcc): CPU tests therefore cover the math the GPU runs. Also the Philox4x32-10
+// counter-based generator behind every random op on every device.
+// Internal header (not part of the public API): never include it from tensor/ or tapeflow.h.
+#pragma once
+#include <cmath>
+#include <math.h>
+#include <cstdint>
+#include <type_traits>
+
+#include "backends/backend.h"
+
+#if defined(__CUDACC__)
+#define TF_HD __host__ __device__ __forceinline__
+#else
+#define TF_HD inline
+#endif
+
+namespace tapeflow::backend {
+
+template <class T> TF_HD T tf_max(T a, T b) { return a > b ? a : b; }
+template <class T> TF_HD T tf_min(T a, T b) { return a < b ? a : b; }
+
+// Round half to even (NumPy's rule).
+template <class T> TF_HD T round_half_even(T x) {
+  T r = ::round(x);
+  if (::fabs(x - ::trunc(x)) == T(0.5)) r = T(2) * ::round(x / T(2));
+  return r;
+}
+
+template <class T> TF_HD T sigmoid_of(T x) {
+  // Stable for large |x|: never computes exp of a large positive number.
+  if (x >= T(0)) { T z = ::exp(-x); return T(1) / (T(1) + z); }
+  T z = ::exp(x);
+  return z / (T(1) + z);
+}
+
+// out = f(x) for the unary op; alpha/beta are the op's scalar parameters.
+template <UnaryOp op, class T>
+TF_HD T unary_fn(T x, double alpha, double beta) {
+  if constexpr (op == UnaryOp::Neg) return T(-x);
+  else if constexpr (op == UnaryOp::Abs) { if constexpr (std::is_unsigned_v<T> || std::is_same_v<T, bool>) return x; else return x < T(0) ? T(-x) : x; }
+  else if constexpr (op == UnaryOp::Sign) { if constexpr (std::is_same_v<T, bool>) return x; else return T((T(0) < x) - (x < T(0))); }
+  else if constexpr (op == UnaryOp::Square) return T(x * x);
+  else if constexpr (op == UnaryOp::Relu) return x > T(0) ? x : T(0);
+  else if constexpr (op == UnaryOp::Clamp) {
+    if constexpr (std::is_floating_point_v<T>) { if (x != x) return x; }
+    double v = (double)x;
+    v = v < alpha ? alpha : v;
+    v = v > beta ? beta : v;
+    return T(v);
+  }
+  else if constexpr (op == UnaryOp::Affine) return T(x * T(alpha) + T(beta));
+  else if constexpr (std::is_floating_point_v<T>) {
+    if constexpr (op == UnaryOp::Exp) return ::exp(x);
+    else if constexpr (op == UnaryOp::Log) return ::log(x);
+    else if constexpr (op == UnaryOp::Log1p) return ::log1p(x);
+    else if constexpr (op == UnaryOp::Expm1) return ::expm1(x);
+    else if constexpr (op == UnaryOp::Sqrt) return ::sqrt(x);
+    else if constexpr (op == UnaryOp::Rsqrt) return T(1) / ::sqrt(x);
+    else if constexpr (op == UnaryOp::Reciprocal) return T(1) / x;
+    else if constexpr (op == UnaryOp::Sin) return ::sin(x);
+    else if constexpr (op == UnaryOp::Cos) return ::cos(x);
+    else if constexpr (op == UnaryOp::Tanh) return ::tanh(x);
+    else if constexpr (op == UnaryOp::Sigmoid) return sigmoid_of(x);
+    else if constexpr (op == UnaryOp::Floor) return ::floor(x);
+    else if constexpr (op == UnaryOp::Ceil) return ::ceil(x);
+    else if constexpr (op == UnaryOp::Round) return round_half_even(x);
+    else if constexpr (op == UnaryOp::PowScalar) return T(::pow((double)x, alpha));
+    else return x;
+  } else {
+    // Integer and bool inputs: floor/ceil/round are the identity; others are not asked for.
+    return x;
+  }
+}
+
+// Predicates with a Bool output.
+template <UnaryOp op, class T>
+TF_HD bool unary_pred(T x) {
+  if constexpr (op == UnaryOp::LogicalNot) return !(x != T(0));
+  else if constexpr (op == UnaryOp::IsNan) { if constexpr (std::is_floating_point_v<T>) return x != x; else return false; }
+  else { if constexpr (std::is_floating_point_v<T>) return ::isinf(x); else return false; }
+}
+
+template <class T> TF_HD T int_pow(T base, T e) {
+  if (e < T(0)) return base == T(1) ? T(1) : T(0);
+  T r = T(1);
+  while (e) { if (e & T(1)) r = T(r * base); base = T(base * base); e = T(e >> 1); }
+  return r;
+}
+
+// Arithmetic binary ops (same dtype out).
+template <BinaryOp op, class T>
+TF_HD T binary_fn(T a, T b) {
+  if constexpr (op == BinaryOp::Add) { if constexpr (std::is_same_v<T, bool>) return a || b; else return T(a + b); }
+  else if constexpr (op == BinaryOp::Sub) { if constexpr (std::is_same_v<T, bool>) return a != b; else return T(a - b); }
+  else if constexpr (op == BinaryOp::Mul) { if constexpr (std::is_same_v<T, bool>) return a && b; else return T(a * b); }
+  else if constexpr (op == BinaryOp::Div) { if constexpr (std::is_floating_point_v<T>) return a / b; else return b == T(0) ? T(0) : T(a / b); }
+  else if constexpr (op == BinaryOp::Maximum) { if constexpr (std::is_floating_point_v<T>) { if (a != a || b != b) return a + b; } return a > b ? a : b; }
+  else if constexpr (op == BinaryOp::Minimum) { if constexpr (std::is_floating_point_v<T>) { if (a != a || b != b) return a + b; } return a < b ? a : b; }
+  else if constexpr (op == BinaryOp::Pow) { if constexpr (std::is_floating_point_v<T>) return ::pow(a, b); else if constexpr (std::is_same_v<T, bool>) return a || !b; else return int_pow(a, b); }
+  else if constexpr (op == BinaryOp::ReluGrad) return b > T(0) ? a : T(0);
+  else if constexpr (op == BinaryOp::TanhGrad) return T(a * (T(1) - b * b));
+  else if constexpr (op == BinaryOp::SigmoidGrad) return T(a * b * (T(1) - b));
+  else return a;
+}
+
+// Comparison and logical ops (Bool out).
+template <BinaryOp op, class T>
+TF_HD bool compare_fn(T a, T b) {
+  if constexpr (op == BinaryOp::Eq) return a == b;
+  else if constexpr (op == BinaryOp::Ne) return a != b;
+  else if constexpr (op == BinaryOp::Lt) return a < b;
+  else if constexpr (op == BinaryOp::Le) return a <= b;
+  else if constexpr (op == BinaryOp::Gt) return a > b;
+  else if constexpr (op == BinaryOp::Ge) return a >= b;
+  else if constexpr (op == BinaryOp::LogicalAnd) return (a != T(0)) && (b != T(0));
+  else return (a != T(0)) || (b != T(0));
+}
+
+constexpr bool is_bool_output(BinaryOp op) {
+  return op == BinaryOp::Eq || op == BinaryOp::Ne || op == BinaryOp::Lt || op == BinaryOp::Le ||
+         op == BinaryOp::Gt || op == BinaryOp::Ge || op == BinaryOp::LogicalAnd ||
+         op == BinaryOp::LogicalOr;
+}
+constexpr bool is_bool_output(UnaryOp op) {
+  return op == UnaryOp::LogicalNot || op == UnaryOp::IsNan || op == UnaryOp::IsInf;
+}
+
+// ---- Philox4x32-10 ----
+struct Philox4 { uint32_t v[4]; };
+
+TF_HD uint32_t mulhilo32(uint32_t a, uint32_t b, uint32_t* hi) {
+  uint64_t p = (uint64_t)a * (uint64_t)b;
+  *hi = (uint32_t)(p >> 32);
+  return (uint32_t)p;
+}
+
+// Four 32-bit random words for counter `ctr` under key `seed`.
+TF_HD Philox4 philox4x32(uint64_t seed, uint64_t ctr) {
+  uint32_t c0 = (uint32_t)ctr, c1 = (uint32_t)(ctr >> 32), c2 = 0, c3 = 0;
+  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+  for (int r = 0; r < 10; ++r) {
+    uint32_t hi0, hi1;
+    uint32_t lo0 = mulhilo32(0xD2511F53u, c0, &hi0);
+    uint32_t lo1 = mulhilo32(0xCD9E8D57u, c2, &hi1);
+    uint32_t n0 = hi1 ^ c1 ^ k0, n1 = lo1, n2 = hi0 ^ c3 ^ k1, n3 = lo0;
+    c0 = n0; c1 = n1; c2 = n2; c3 = n3;
+    k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
+  }
+  Philox4 out{{c0, c1, c2, c3}};
+  return out;
+}
+
+// Uniform double in [0, 1) from 53 random bits.
+TF_HD double u01(uint32_t hi, uint32_t lo) {
+  uint64_t bits = ((uint64_t)hi << 21) ^ (uint64_t)(lo >> 11);
+  bits &= ((uint64_t)1 << 53) - 1;
+  return (double)bits * (1.0 / 9007199254740992.0);
+}
+
+// The random value of element i (counter offset + i) for each kind, as a double.
+TF_HD double random_value(RandomKind kind, uint64_t seed, uint64_t counter, double a, double b) {
+  Philox4 r = philox4x32(seed, counter);
+  double u = u01(r.v[0], r.v[1]);
+  if (kind == RandomKind::Uniform) return a + (b - a) * u;
+  if (kind == RandomKind::Bernoulli) return u < a ? 1.0 : 0.0;
+  if (kind == RandomKind::RandInt) {
+    double span = b - a;
+    double v = a + ::floor(u * span);
+    return v >= b ? b - 1 : v;
+  }
+  // Normal: Box-Muller on two uniforms from the same counter.
+  double u2 = u01(r.v[2], r.v[3]);
+  double radius = ::sqrt(-2.0 * ::log(1.0 - u));
+  return a + b * radius * ::cos(6.283185307179586 * u2);
+}
+
+}  // namespace tapeflow::backend

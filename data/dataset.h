@@ -1,0 +1,41 @@
+// Preparing data for training: one-hot labels, the seed's standardisation, seeded shuffling
+// batches.
+#pragma once
+#include <cstdint>
+#include <utility>
+
+#include "tensor/tensor.h"
+
+namespace tapeflow::data {
+
+// Integer labels (N,) -> float32 one-hot (N, num_classes); num_classes = -1 infers max + 1.
+Tensor to_categorical(const Tensor& labels, int64_t num_classes = -1);
+
+// The seed's preprocessing of uint8 images: x = (p/255 - 0.5) * 2, then centred by the
+// per-pixel mean of the training set and divided by the single std of the whole training set.
+// Images are flattened to (N, pixels) float32.
+struct Standardizer {
+  Tensor mean;       // (pixels,) per-pixel mean of the scaled training images
+  double std = 1.0;  // one std over every scaled, centred training pixel
+  void fit(const Tensor& train_images);
+  Tensor transform(const Tensor& images) const;
+};
+
+// Iterates (x, y) batches over the first dim; reshuffles each epoch when shuffle is on, from its
+// own seeded stream (independent of the global generator and the thread count).
+class BatchIterator {
+ public:
+  BatchIterator(Tensor x, Tensor y, int64_t batch_size, bool shuffle = true, uint64_t seed = 0);
+  void start_epoch();  // new order (if shuffling) and rewind
+  bool next(Tensor& x_batch, Tensor& y_batch);  // false at the end of the epoch
+  int64_t num_batches() const;
+  int64_t size() const;
+
+ private:
+  Tensor x_, y_, order_;
+  int64_t batch_size_, pos_ = 0;
+  bool shuffle_;
+  uint64_t seed_, epoch_ = 0;
+};
+
+}  // namespace tapeflow::data

@@ -1,0 +1,24 @@
+// The safetensors file format (interoperable with Python's `safetensors`): an 8-byte
+// little-endian header length, a JSON header mapping each name to dtype, shape and data
+// offsets (plus optional "__metadata__"), then raw little-endian data.
+#pragma once
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace tapeflow::data {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+// Writes the tensors (any device; copied to host) in the given order.
+void save_safetensors(const std::string& path, const NamedTensors& tensors,
+                      const std::map<std::string, std::string>& metadata = {});
+// Reads and fully validates a file before returning anything (CPU tensors, in file order).
+// A truncated, oversized or malformed file throws tapeflow::Error naming the path and problem.
+NamedTensors load_safetensors(const std::string& path,
+                              std::map<std::string, std::string>* metadata = nullptr);
+
+}  // namespace tapeflow::data
