@@ -15,8 +15,11 @@ Tensor to_categorical(const Tensor& labels, int64_t num_classes = -1);
 // per-pixel mean of the training set and divided by the single std of the whole training set.
 // Images are flattened to (N, pixels) float32.
 struct Standardizer {
-  Tensor mean;       // (pixels,) per-pixel mean of the scaled training images
-  double std = 1.0;  // one std over every scaled, centred training pixel
+  // NOTE: as the seed does (np.mean(X, axis=0), np.std(X)): the mean is per pixel, the std is
+  // one population std over every scaled training pixel about their global mean. Both are
+  // computed in float64 over chunks of rows; transform() returns float32.
+  Tensor mean;       // (pixels,) float64 per-pixel mean of the scaled training images
+  double std = 1.0;  // np.std of all scaled training pixels (ddof = 0)
   void fit(const Tensor& train_images);
   Tensor transform(const Tensor& images) const;
 };

@@ -13,10 +13,14 @@ namespace tapeflow::data {
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
-// Writes the tensors (any device; copied to host) in the given order.
+// Writes the tensors (any device; copied to host). The layout is Python's: tensors sorted by
+// dtype (I64, F64, F32, I32, U8, BOOL) then by name, header padded with spaces to a multiple
+// of 8, so the bytes match Python's `safetensors` for the same tensors when there is at most one
+// metadata entry (Python orders several entries at random; we sort them by key). Names must be
+// unique, valid UTF-8 and not "__metadata__".
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata = {});
-// Reads and fully validates a file before returning anything (CPU tensors, in file order).
+// Reads and fully validates a file before returning anything (CPU tensors, in header order).
 // A truncated, oversized or malformed file throws tapeflow::Error naming the path and problem.
 NamedTensors load_safetensors(const std::string& path,
                               std::map<std::string, std::string>* metadata = nullptr);

@@ -13,10 +13,13 @@ struct Options {
   DType dtype = kFloat32;
   Device device = Device::cpu();
   bool requires_grad = false;
+  bool dtype_given = false;  // false: the factory picks (e.g. arange of ints gives int64)
   Options() = default;
-  Options(DType t) : dtype(t) {}
+  Options(DType t) : dtype(t), dtype_given(true) {}
   Options(Device d) : device(d) {}
-  Options(DType t, Device d, bool rg = false) : dtype(t), device(d), requires_grad(rg) {}
+  Options(const char* d) : device(d) {}
+  Options(DType t, Device d, bool rg = false) : dtype(t), device(d), requires_grad(rg), dtype_given(true) {}
+  Options& with_grad(bool rg = true) { requires_grad = rg; return *this; }
 };
 
 // From C++ data. Element type picks the dtype (float -> float32, double -> float64, int -> int32,

@@ -54,6 +54,23 @@ Tensor logical_or(const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 // Scalar forms (wrap the number as a 0-d tensor).
 Tensor wrap(Scalar s);
+#define TAPEFLOW_SCALAR_FORMS(FN)                                                     \
+  inline Tensor FN(const Tensor& a, Scalar b) { return FN(a, wrap(b)); }              \
+  inline Tensor FN(Scalar a, const Tensor& b) { return FN(wrap(a), b); }
+TAPEFLOW_SCALAR_FORMS(add)
+TAPEFLOW_SCALAR_FORMS(sub)
+TAPEFLOW_SCALAR_FORMS(mul)
+TAPEFLOW_SCALAR_FORMS(div)
+TAPEFLOW_SCALAR_FORMS(maximum)
+TAPEFLOW_SCALAR_FORMS(minimum)
+TAPEFLOW_SCALAR_FORMS(eq)
+TAPEFLOW_SCALAR_FORMS(ne)
+TAPEFLOW_SCALAR_FORMS(lt)
+TAPEFLOW_SCALAR_FORMS(le)
+TAPEFLOW_SCALAR_FORMS(gt)
+TAPEFLOW_SCALAR_FORMS(ge)
+#undef TAPEFLOW_SCALAR_FORMS
+inline Tensor pow(Scalar a, const Tensor& b) { return pow(wrap(a), b); }
 
 #define TAPEFLOW_BINARY_OPERATOR(OP, FN)                                                     \
   inline Tensor operator OP(const Tensor& a, const Tensor& b) { return FN(a, b); }           \

@@ -152,6 +152,10 @@ class Tensor {
   Tensor& sub_(const Tensor& o);
   Tensor& mul_(const Tensor& o);
   Tensor& div_(const Tensor& o);
+  Tensor& add_(Scalar s) { return *this += s; }
+  Tensor& sub_(Scalar s) { return *this -= s; }
+  Tensor& mul_(Scalar s) { return *this *= s; }
+  Tensor& div_(Scalar s) { return *this /= s; }
   Tensor& operator+=(const Tensor& o) { return add_(o); }
   Tensor& operator-=(const Tensor& o) { return sub_(o); }
   Tensor& operator*=(const Tensor& o) { return mul_(o); }

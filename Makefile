@@ -1,0 +1,62 @@
+# Quick start: `make demo` (build, then run the flagship sample) and `make test` (build, then
+# run every test). Both install missing Debian packages first (apt-get, via sudo when not root).
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+CUDA_BUILD ?= build-cuda
+CUDA       ?= disabled
+MESON_OPTS ?=
+DEMO_ARGS  ?=
+
+DEB_PACKAGES = meson ninja-build g++ pkg-config catch2 libopenblas-dev zlib1g-dev \
+               dataset-fashion-mnist
+
+.PHONY: all deps build demo test test-asan build-cuda clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) -Dcuda=$(CUDA) $(MESON_OPTS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+demo: build
+	@if [ -x $(BUILD)/samples/mnist_keras/mnist_keras ]; then \
+	  $(BUILD)/samples/mnist_keras/mnist_keras $(DEMO_ARGS); \
+	else \
+	  $(BUILD)/samples/first_steps/first_steps; \
+	fi
+
+test: build
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(BUILD)/tests/tapeflow_tests
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer (second build directory).
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Dcuda=disabled -Dbench=false -Dbuildtype=debugoptimized \
+	  -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
+
+test-asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(ASAN_BUILD)/tests/tapeflow_tests "~[slow]"
+
+# Compiles and links the CUDA backend (needs nvcc and cuBLAS; no GPU needed to build).
+$(CUDA_BUILD)/build.ninja:
+	meson setup $(CUDA_BUILD) -Dcuda=enabled -Dsamples=false -Dbench=false $(MESON_OPTS)
+
+build-cuda: deps $(CUDA_BUILD)/build.ninja
+	ninja -C $(CUDA_BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CUDA_BUILD)

@@ -1,0 +1,103 @@
+// Forward plumbing shared by every element-wise op: dtype promotion, broadcasting, output
+// allocation and the backend call. No recording happens here (see elementwise.cpp).
+#include "autograd/elementwise_forward.h"
+
+#include "backends/functors.h"
+#include "tensor/creation.h"
+#include "tensor/ops.h"
+
+namespace tapeflow::detail {
+
+using backend::BinaryOp;
+using backend::UnaryOp;
+
+static const char* unary_name(UnaryOp op) {
+  static const char* names[] = {"neg", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt",
+                                "rsqrt", "square", "reciprocal", "sin", "cos", "tanh", "sigmoid",
+                                "relu", "floor", "ceil", "round", "clamp", "pow", "affine",
+                                "logical_not", "isnan", "isinf"};
+  return names[(int)op];
+}
+
+static bool float_only(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Exp: case UnaryOp::Log: case UnaryOp::Log1p: case UnaryOp::Expm1:
+    case UnaryOp::Sqrt: case UnaryOp::Rsqrt: case UnaryOp::Reciprocal: case UnaryOp::Sin:
+    case UnaryOp::Cos: case UnaryOp::Tanh: case UnaryOp::Sigmoid: case UnaryOp::PowScalar:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Tensor unary_raw(UnaryOp op, const Tensor& x, double alpha, double beta) {
+  check_defined(unary_name(op), x);
+  Tensor in = x;
+  if (float_only(op) && !is_floating(x.dtype())) in = cast_raw(x, kFloat32);
+  if (x.dtype() == kBool && (op == UnaryOp::Neg))
+    fail("neg: negation of a bool tensor is not supported; use logical_not");
+  DType out_dt = backend::is_bool_output(op) ? kBool : in.dtype();
+  Tensor out = make_tensor(in.shape(), out_dt, in.device());
+  if (out.numel()) backend_of(in).unary(op, view_of(in), view_of(out), alpha, beta);
+  return out;
+}
+
+Shape broadcast_or_fail(const char* op, const Shape& a, const Shape& b) {
+  if (a == b) return a;
+  int r = std::max(a.size(), b.size());
+  Shape out;
+  out.resize(r);
+  for (int i = 0; i < r; ++i) {
+    int ia = a.size() - r + i, ib = b.size() - r + i;
+    int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
+    if (da != db && da != 1 && db != 1)
+      fail(op, ": shapes ", a, " and ", b, " cannot be broadcast together (dim ", i, ": ", da,
+           " vs ", db, ")");
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+static Tensor to_device_of(const Tensor& scalar, const Tensor& other) {
+  Tensor t = scalar.to(other.device());
+  t.impl()->wrapped_number = true;
+  return t;
+}
+
+Tensor binary_raw(BinaryOp op, const char* name, const Tensor& a_in, const Tensor& b_in) {
+  check_defined(name, a_in);
+  check_defined(name, b_in);
+  // C++ numbers live on the CPU; they follow the other operand's device.
+  bool moved_b = b_in.impl()->wrapped_number && a_in.device() != b_in.device();
+  bool moved_a = a_in.impl()->wrapped_number && a_in.device() != b_in.device() && !moved_b;
+  const Tensor& a = moved_a ? to_device_of(a_in, b_in) : a_in;
+  const Tensor& b = moved_b ? to_device_of(b_in, a_in) : b_in;
+  check_same_device(name, a, b);
+  DType ct = result_type(a, b);
+  if (op == BinaryOp::Div && !is_floating(ct)) ct = kFloat32;
+  if ((op == BinaryOp::Sub) && ct == kBool)
+    fail(name, ": subtraction of bool tensors is not supported; use logical_xor or ne");
+  const Tensor& ac = a.dtype() == ct ? a : cast_raw(a, ct);
+  const Tensor& bc = b.dtype() == ct ? b : cast_raw(b, ct);
+  Shape shape = broadcast_or_fail(name, a.shape(), b.shape());
+  Tensor out = make_tensor(shape, backend::is_bool_output(op) ? kBool : ct, a.device());
+  if (out.numel()) backend_of(a).binary(op, view_as(ac, shape), view_as(bc, shape), view_of(out));
+  return out;
+}
+
+}  // namespace tapeflow::detail
+
+namespace tapeflow {
+
+Shape broadcast_shapes(const Shape& a, const Shape& b) {
+  return detail::broadcast_or_fail("broadcast_shapes", a, b);
+}
+
+Tensor wrap(Scalar s) {
+  DType dt = s.kind == Scalar::Kind::Bool ? kBool : (s.kind == Scalar::Kind::Int ? kInt64 : kFloat64);
+  Tensor t = scalar_tensor(s, dt, Device::cpu());
+  t.impl()->wrapped_number = true;
+  return t;
+}
+
+}  // namespace tapeflow

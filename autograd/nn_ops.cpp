@@ -1,0 +1,113 @@
+// Softmax, log-softmax and the fused cross-entropies: fused stable kernels forward, explicit
+// backwards (fused when no graph is being built, composite under create_graph).
+#include "autograd/function.h"
+#include "tensor/creation.h"
+#include "tensor/internal.h"
+#include "tensor/ops.h"
+
+namespace tapeflow {
+
+using autograd::Grads;
+using autograd::Node;
+using autograd::record;
+using autograd::save;
+using autograd::save_output;
+using autograd::should_record;
+using namespace detail;
+
+namespace {
+
+Tensor softmax_raw(const char* op, const Tensor& x, int d, bool log) {
+  Tensor xc = is_floating(x.dtype()) ? x : cast_raw(x, kFloat32);
+  Tensor y = make_tensor(xc.shape(), xc.dtype(), xc.device());
+  if (y.numel()) backend_of(xc).softmax(view_of(xc), d, log, view_of(y));
+  (void)op;
+  return y;
+}
+
+Tensor softmax_backward_raw(const Tensor& y, const Tensor& g, int d, bool log) {
+  Tensor gx = make_tensor(y.shape(), y.dtype(), y.device());
+  Tensor gc = cast_raw(g, y.dtype());
+  if (gx.numel()) backend_of(y).softmax_backward(view_of(y), view_of(gc), d, log, view_of(gx));
+  return gx;
+}
+
+int softmax_dim(const char* op, const Tensor& x, int dim) {
+  check_defined(op, x);
+  if (x.dim() == 0) fail(op, ": expected at least a 1-D tensor");
+  return normalize_dim(op, dim, x.dim());
+}
+
+}  // namespace
+
+// d softmax: gx = y * (g - sum(g * y))
+Tensor softmax(const Tensor& x, int dim) {
+  int d = softmax_dim("softmax", x, dim);
+  Tensor y = softmax_raw("softmax", x, d, false);
+  if (should_record({&x}))
+    record("SoftmaxBackward", {&x}, y, [sy = save_output(y), d](Node& n, Grads& gs) -> Grads {
+      Tensor y = sy.unpack(n);
+      if (!is_grad_enabled()) return {softmax_backward_raw(y, gs[0], d, false)};
+      return {y * (gs[0] - sum(gs[0] * y, d, true))};
+    });
+  return y;
+}
+
+// d log_softmax: gx = g - exp(y) * sum(g)
+Tensor log_softmax(const Tensor& x, int dim) {
+  int d = softmax_dim("log_softmax", x, dim);
+  Tensor y = softmax_raw("log_softmax", x, d, true);
+  if (should_record({&x}))
+    record("LogSoftmaxBackward", {&x}, y, [sy = save_output(y), d](Node& n, Grads& gs) -> Grads {
+      Tensor y = sy.unpack(n);
+      if (!is_grad_enabled()) return {softmax_backward_raw(y, gs[0], d, true)};
+      return {gs[0] - exp(y) * sum(gs[0], d, true)};
+    });
+  return y;
+}
+
+// loss_i = logsumexp(z_i) - z_i[label_i];  d/dz_i = (softmax(z_i) - onehot(label_i)) * g_i
+Tensor cross_entropy(const Tensor& logits, const Tensor& labels) {
+  check_same_device("cross_entropy", logits, labels);
+  if (logits.dim() != 2) fail("cross_entropy: logits must be 2-D (batch, classes), got shape ", logits.shape());
+  if (labels.dim() != 1 || labels.shape()[0] != logits.shape()[0])
+    fail("cross_entropy: labels must have shape (", logits.shape()[0], ",) for logits of shape ", logits.shape(),
+         ", got ", labels.shape());
+  if (!is_integral(labels.dtype())) fail("cross_entropy: labels must be integers, got dtype ", labels.dtype());
+  int64_t C = logits.shape()[1];
+  Tensor lab = cast_raw(labels, kInt64).unsqueeze(1);
+  for (int64_t v : lab.to_vector<int64_t>())
+    if (v < 0 || v >= C) fail_index("cross_entropy: label ", v, " is out of range for ", C, " classes");
+  Tensor lsm;
+  Tensor loss;
+  {
+    NoGradGuard ng;
+    lsm = softmax_raw("cross_entropy", logits, 1, true);
+    loss = -gather(lsm, 1, lab).squeeze(1);
+  }
+  loss = loss.detach();
+  if (should_record({&logits}))
+    record("CrossEntropyBackward", {&logits}, loss, [sz = save(logits), lsm, lab](Node& n, Grads& gs) -> Grads {
+      Tensor g = gs[0].unsqueeze(1);
+      if (is_grad_enabled()) {
+        Tensor z = sz.unpack(n);
+        Tensor onehot = one_hot(lab.squeeze(1), z.shape()[1]).astype(z.dtype());
+        return {(softmax(z, 1) - onehot) * g};
+      }
+      Tensor p = exp(lsm);
+      Tensor minus = full(lab.shape(), -1.0, Options(p.dtype(), p.device()));
+      return {scatter_add(p, 1, lab, minus) * g};
+    });
+  return loss;
+}
+
+// loss_i = -sum_j t_ij log_softmax(z_i)_j  (a composite over the fused log_softmax)
+Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& target, int dim) {
+  check_same_device("softmax_cross_entropy", logits, target);
+  if (logits.shape() != target.shape())
+    fail("softmax_cross_entropy: logits of shape ", logits.shape(), " and target of shape ", target.shape(),
+         " must have the same shape");
+  return -sum(target * log_softmax(logits, dim), dim);
+}
+
+}  // namespace tapeflow

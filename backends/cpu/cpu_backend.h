@@ -1,0 +1,50 @@
+// The CPU backend: the whole contract of backends/backend.h over host memory. Member functions
+// are defined by family in this folder: memory and the singleton (cpu_backend.cpp), unary.cpp,
+// binary.cpp (binary, where), copy.cpp (fill, copy_strided), reduce.cpp, scan.cpp (arg_reduce,
+// cumsum), gemm.cpp, indexing.cpp, random.cpp, softmax.cpp.
+// Internal header (not part of the public API).
+#pragma once
+#include "backends/backend.h"
+
+namespace tapeflow::backend::cpu {
+
+class CpuBackend final : public Backend {
+ public:
+  Device device() const override { return Device::cpu(); }
+
+  void* allocate(size_t nbytes) override;
+  void deallocate(void* p, size_t nbytes) override;
+  void copy_from_host(void* dst, const void* src, size_t nbytes) override;
+  void copy_to_host(void* dst, const void* src, size_t nbytes) override;
+  void copy_within(void* dst, const void* src, size_t nbytes) override;
+  void synchronize() override {}
+
+  void fill(const View& out, double value) override;
+  void unary(UnaryOp op, const View& x, const View& out, double alpha, double beta) override;
+  void binary(BinaryOp op, const View& a, const View& b, const View& out) override;
+  void where(const View& cond, const View& a, const View& b, const View& out) override;
+  void copy_strided(const View& src, const View& dst) override;
+
+  void reduce(ReduceOp op, const View& x, uint32_t axes_mask, const View& out) override;
+  void arg_reduce(ArgReduceOp op, const View& x, int axis, const View& out) override;
+  void cumsum(const View& x, int axis, const View& out) override;
+
+  void gemm(DType dtype, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+            double alpha, const void* A, int64_t lda, int64_t stride_a, const void* B,
+            int64_t ldb, int64_t stride_b, double beta, void* C, int64_t ldc,
+            int64_t stride_c, int64_t batch) override;
+
+  void index_select(const View& x, int axis, const View& index, const View& out) override;
+  void index_add(const View& out, int axis, const View& index, const View& src) override;
+  void gather(const View& x, int axis, const View& index, const View& out) override;
+  void scatter_add(const View& out, int axis, const View& index, const View& src) override;
+
+  void random(RandomKind kind, const View& out, uint64_t seed, uint64_t offset, double a,
+              double b) override;
+
+  void softmax(const View& x, int axis, bool log, const View& out) override;
+  void softmax_backward(const View& y, const View& gy, int axis, bool log,
+                        const View& gx) override;
+};
+
+}  // namespace tapeflow::backend::cpu

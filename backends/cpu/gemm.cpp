@@ -1,0 +1,84 @@
+// CpuBackend::gemm: row-major, strided-batched C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b]
+// through OpenBLAS (loaded at run time, blas.cpp). Small matrices in a batch run in parallel on
+// tapeflow's pool (OpenBLAS keeps such sizes single-threaded); large ones go one by one with
+// OpenBLAS's own threads. Degenerate sizes are handled here (K == 0: C = beta * C).
+#include <climits>
+
+#include "backends/cpu/blas.h"
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/loops.h"
+#include "backends/cpu/parallel.h"
+
+namespace tapeflow::backend::cpu {
+namespace {
+
+// OpenBLAS runs products with M*N*K at or below this on one thread (interface/gemm.c).
+constexpr double kSingleThreadWork = 65536.0 * 4.0;
+
+template <class T>
+void scale_c(T* C, int64_t M, int64_t N, int64_t ldc, T beta) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : T(beta * C[i * ldc + j]);
+}
+
+template <class T, class Fn>
+void run_gemm(Fn fn, bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
+              const T* A, int64_t lda, int64_t sa, const T* B, int64_t ldb, int64_t sb,
+              double beta, T* C, int64_t ldc, int64_t sc, int64_t batch) {
+  if (K == 0) {
+    for (int64_t b = 0; b < batch; ++b) scale_c(C + b * sc, M, N, ldc, T(beta));
+    return;
+  }
+  auto one = [&](int64_t b) {
+    fn(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, blasint(M),
+       blasint(N), blasint(K), T(alpha), A + b * sa, blasint(lda), B + b * sb, blasint(ldb),
+       T(beta), C + b * sc, blasint(ldc));
+  };
+  double work = double(M) * double(N) * double(K);
+  if (batch > 1 && sc != 0 && work <= kSingleThreadWork) {
+    int64_t grain = int64_t(1 + 32768.0 / work);
+    parallel_for(0, batch, grain, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) one(b);
+    });
+  } else {
+    for (int64_t b = 0; b < batch; ++b) one(b);
+  }
+}
+
+}  // namespace
+
+void CpuBackend::gemm(DType dtype, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                      double alpha, const void* A, int64_t lda, int64_t stride_a, const void* B,
+                      int64_t ldb, int64_t stride_b, double beta, void* C, int64_t ldc,
+                      int64_t stride_c, int64_t batch) {
+  if (dtype != DType::Float32 && dtype != DType::Float64)
+    fail("gemm: only float32 and float64 are supported, got ", dtype_str(dtype));
+  if (M < 0 || N < 0 || K < 0 || batch < 0)
+    fail("gemm: negative size M=", M, " N=", N, " K=", K, " batch=", batch);
+  if (M == 0 || N == 0 || batch == 0) return;
+  if (M > INT_MAX || N > INT_MAX || K > INT_MAX || lda > INT_MAX || ldb > INT_MAX || ldc > INT_MAX)
+    fail("gemm: sizes beyond 2^31-1 are not supported (M=", M, " N=", N, " K=", K, ")");
+  // Stored shapes: A is MxK (or KxM transposed), B is KxN (or NxK). A leading dimension only
+  // matters when the stored matrix has more than one row, so fix it up for single rows.
+  auto fix_ld = [](int64_t& ld, int64_t rows, int64_t cols, const char* name) {
+    int64_t need = cols > 1 ? cols : 1;
+    if (rows <= 1 && ld < need) ld = need;
+    if (ld < need) fail("gemm: leading dimension ", name, "=", ld, " is smaller than ", need);
+  };
+  if (K > 0) {
+    fix_ld(lda, trans_a ? K : M, trans_a ? M : K, "lda");
+    fix_ld(ldb, trans_b ? N : K, trans_b ? K : N, "ldb");
+  }
+  fix_ld(ldc, M, N, "ldc");
+  const blas::Api& api = blas::api();
+  if (dtype == DType::Float32)
+    run_gemm<float>(api.sgemm, trans_a, trans_b, M, N, K, alpha, static_cast<const float*>(A), lda,
+                    stride_a, static_cast<const float*>(B), ldb, stride_b, beta,
+                    static_cast<float*>(C), ldc, stride_c, batch);
+  else
+    run_gemm<double>(api.dgemm, trans_a, trans_b, M, N, K, alpha, static_cast<const double*>(A),
+                     lda, stride_a, static_cast<const double*>(B), ldb, stride_b, beta,
+                     static_cast<double*>(C), ldc, stride_c, batch);
+}
+
+}  // namespace tapeflow::backend::cpu

@@ -1,0 +1,137 @@
+// Fused CpuBackend::softmax / softmax_backward over any axis: one pass per line (all dims but
+// `axis`), numerically stable (the line's max is subtracted before exp), sums in double.
+// Float32 exponentials use the vectorised exp of vec_math.cpp. Lines that are not contiguous
+// along the axis are staged through a per-chunk buffer.
+#include <cmath>
+#include <vector>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/loops.h"
+#include "backends/cpu/vec_math.h"
+
+namespace tapeflow::backend::cpu {
+namespace {
+
+// Lines of up to three views: the dims other than `axis`, coalesced.
+struct Lines3 {
+  int rank = 0;
+  int64_t shape[kMaxDims] = {}, st[3][kMaxDims] = {};
+  int64_t count = 1;
+};
+Lines3 lines3(const View& a, const View& b, const View& c, int axis) {
+  Lines3 L;
+  for (int d = 0; d < a.rank; ++d) {
+    if (d == axis) continue;
+    L.shape[L.rank] = a.shape[d];
+    L.st[0][L.rank] = a.strides[d];
+    L.st[1][L.rank] = b.strides[d];
+    L.st[2][L.rank++] = c.strides[d];
+    L.count *= a.shape[d];
+  }
+  coalesce_dims<3>(L.rank, L.shape, L.st);
+  return L;
+}
+
+// y = exp(x - shift) over a contiguous row; returns sum(y) in double.
+template <class T>
+double exp_shift_sum(const T* x, T* y, int64_t n, T shift) {
+  if constexpr (std::is_same_v<T, float>) return vec_exp_shift_sum_f32(x, y, n, shift);
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) { y[i] = std::exp(x[i] - shift); s += y[i]; }
+  return s;
+}
+
+// Softmax of one contiguous row x into contiguous y (y may not alias x).
+template <class T>
+void softmax_row(const T* x, T* y, int64_t n, bool log) {
+  T m = x[0];
+  for (int64_t i = 1; i < n; ++i) m = (x[i] > m || x[i] != x[i]) ? x[i] : m;
+  double s = exp_shift_sum(x, y, n, m);
+  if (log) {
+    const T ls = T(std::log(s));
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) - ls;
+  } else {
+    const T inv = T(1.0 / s);
+    for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+  }
+}
+
+template <class T>
+void softmax_kernel(const View& x, int axis, bool log, const View& out) {
+  const T* xp = static_cast<const T*>(x.data);
+  T* op_ = static_cast<T*>(out.data);
+  Lines3 L = lines3(x, out, out, axis);
+  const int64_t n = x.shape[axis], sx = x.strides[axis], so = out.strides[axis];
+  parallel_for(0, L.count, n >= kGrain ? 1 : kGrain / n, [&](int64_t j0, int64_t j1) {
+    std::vector<T> xb, yb;
+    if (sx != 1 || so != 1) { xb.resize(size_t(n)); yb.resize(size_t(n)); }
+    Walker<3> w(L.rank, L.shape, L.st, j0);
+    for (int64_t j = j0; j < j1; ++j, w.next()) {
+      const T* xr = xp + w.off[0];
+      T* yr = op_ + w.off[1];
+      if (sx == 1 && so == 1) { softmax_row(xr, yr, n, log); continue; }
+      for (int64_t i = 0; i < n; ++i) xb[size_t(i)] = xr[i * sx];
+      softmax_row(xb.data(), yb.data(), n, log);
+      for (int64_t i = 0; i < n; ++i) yr[i * so] = yb[size_t(i)];
+    }
+  });
+}
+
+template <class T>
+void softmax_backward_kernel(const View& y, const View& gy, int axis, bool log, const View& gx) {
+  const T* yp = static_cast<const T*>(y.data);
+  const T* gp = static_cast<const T*>(gy.data);
+  T* xp = static_cast<T*>(gx.data);
+  Lines3 L = lines3(y, gy, gx, axis);
+  const int64_t n = y.shape[axis], sy = y.strides[axis], sg = gy.strides[axis], sx = gx.strides[axis];
+  parallel_for(0, L.count, n >= kGrain ? 1 : kGrain / n, [&](int64_t j0, int64_t j1) {
+    std::vector<T> eb(log ? size_t(n) : 0);
+    Walker<3> w(L.rank, L.shape, L.st, j0);
+    for (int64_t j = j0; j < j1; ++j, w.next()) {
+      const T* yr = yp + w.off[0];
+      const T* gr = gp + w.off[1];
+      T* xr = xp + w.off[2];
+      double s = 0;
+      if (log) {  // gx = gy - exp(y) * sum(gy)
+        for (int64_t i = 0; i < n; ++i) { eb[size_t(i)] = yr[i * sy]; s += double(gr[i * sg]); }
+        if constexpr (std::is_same_v<T, float>) vec_exp_f32(eb.data(), eb.data(), n);
+        else for (auto& v : eb) v = std::exp(v);
+        const T st = T(s);
+        for (int64_t i = 0; i < n; ++i) xr[i * sx] = gr[i * sg] - eb[size_t(i)] * st;
+      } else {    // gx = y * (gy - sum(gy * y))
+        for (int64_t i = 0; i < n; ++i) s += double(gr[i * sg]) * double(yr[i * sy]);
+        const T st = T(s);
+        for (int64_t i = 0; i < n; ++i) xr[i * sx] = yr[i * sy] * (gr[i * sg] - st);
+      }
+    }
+  });
+}
+
+void check_softmax(const char* op, const View& a, int axis, const View& b) {
+  if (axis < 0 || axis >= a.rank) fail_index(op, ": axis ", axis, " out of range for rank ", a.rank);
+  if (!is_floating(a.dtype)) fail(op, ": expected a float tensor, got ", dtype_str(a.dtype));
+  bool ok = a.rank == b.rank && a.dtype == b.dtype;
+  for (int d = 0; ok && d < a.rank; ++d) ok = a.shape[d] == b.shape[d];
+  if (!ok) fail(op, ": operands differ in shape or dtype");
+}
+
+}  // namespace
+
+void CpuBackend::softmax(const View& x, int axis, bool log, const View& out) {
+  const char* op = log ? "log_softmax" : "softmax";
+  check_softmax(op, x, axis, out);
+  if (out.numel() == 0) return;
+  if (x.dtype == DType::Float32) softmax_kernel<float>(x, axis, log, out);
+  else softmax_kernel<double>(x, axis, log, out);
+}
+
+void CpuBackend::softmax_backward(const View& y, const View& gy, int axis, bool log, const View& gx) {
+  const char* op = log ? "log_softmax_backward" : "softmax_backward";
+  check_softmax(op, y, axis, gy);
+  check_softmax(op, y, axis, gx);
+  if (gx.numel() == 0) return;
+  if (y.dtype == DType::Float32) softmax_backward_kernel<float>(y, gy, axis, log, gx);
+  else softmax_backward_kernel<double>(y, gy, axis, log, gx);
+}
+
+}  // namespace tapeflow::backend::cpu

@@ -1,0 +1,191 @@
+// Float32 exp / tanh / sigmoid as Cephes-style polynomials: exp reduces x = n*ln2 + r
+// (|r| <= ln2/2), evaluates a degree-6 polynomial and scales by 2^n in two steps so that
+// subnormal results and overflow to inf come out right; tanh uses an odd polynomial below 0.625
+// and 1 - 2/(exp(2|x|) + 1) above; sigmoid is 1/(1 + e) or e/(1 + e) with e = exp(-|x|).
+// The AVX2+FMA path is picked once from cpuid; tails run through the vector code via a padded
+// buffer so that every element of a call sees the same arithmetic.
+#include "backends/cpu/vec_math.h"
+
+#include <cmath>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define TF_HAVE_X86 1
+#endif
+
+namespace tapeflow::backend::cpu {
+namespace {
+
+constexpr float kExpHi = 88.8f, kExpLo = -104.0f;
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.3334519073e-3f,
+                kP3 = 4.1665795894e-2f, kP4 = 1.6666665459e-1f, kP5 = 5.0000001201e-1f;
+constexpr float kT0 = -5.70498872745e-3f, kT1 = 2.06390887954e-2f, kT2 = -5.37397155531e-2f,
+                kT3 = 1.33314422036e-1f, kT4 = -3.33332819422e-1f;
+
+// ---- scalar fallback (same polynomials) ----
+float pow2i(int k) { uint32_t bits = uint32_t(k + 127) << 23; float f; std::memcpy(&f, &bits, 4); return f; }
+
+float exp1(float x) {
+  if (x != x) return x;
+  x = x < kExpLo ? kExpLo : (x > kExpHi ? kExpHi : x);
+  float fx = std::nearbyint(x * kLog2e);
+  float r = x - fx * kLn2Hi;
+  r = r - fx * kLn2Lo;
+  float p = kP0;
+  p = p * r + kP1; p = p * r + kP2; p = p * r + kP3; p = p * r + kP4; p = p * r + kP5;
+  float y = p * (r * r) + r + 1.0f;
+  int n = int(fx), n1 = n >> 1, n2 = n - n1;
+  return y * pow2i(n1) * pow2i(n2);
+}
+float tanh1(float x) {
+  float ax = std::fabs(x);
+  if (ax < 0.625f) {
+    float z = x * x;
+    float p = kT0;
+    p = p * z + kT1; p = p * z + kT2; p = p * z + kT3; p = p * z + kT4;
+    return p * z * x + x;
+  }
+  float t = 1.0f - 2.0f / (exp1(2.0f * ax) + 1.0f);
+  return std::copysign(t, x);
+}
+float sigmoid1(float x) {
+  float e = exp1(-std::fabs(x));
+  return (x >= 0.0f ? 1.0f : e) / (1.0f + e);
+}
+
+void exp_scalar(const float* x, float* y, int64_t n) { for (int64_t i = 0; i < n; ++i) y[i] = exp1(x[i]); }
+void tanh_scalar(const float* x, float* y, int64_t n) { for (int64_t i = 0; i < n; ++i) y[i] = tanh1(x[i]); }
+void sigmoid_scalar(const float* x, float* y, int64_t n) { for (int64_t i = 0; i < n; ++i) y[i] = sigmoid1(x[i]); }
+double exp_shift_sum_scalar(const float* x, float* y, int64_t n, float shift) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) { y[i] = exp1(x[i] - shift); s += y[i]; }
+  return s;
+}
+
+#if defined(TF_HAVE_X86)
+#define TF_AVX2 __attribute__((target("avx2,fma")))
+
+TF_AVX2 inline __m256 exp8(__m256 x) {
+  // max/min return their second operand when either is NaN: NaN passes through the clamp.
+  x = _mm256_min_ps(_mm256_set1_ps(kExpHi), _mm256_max_ps(_mm256_set1_ps(kExpLo), x));
+  __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(kLn2Hi), x);
+  r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(kP0);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP1));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP2));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP3));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP4));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP5));
+  __m256 y = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  __m256i n = _mm256_cvtps_epi32(fx);
+  __m256i n1 = _mm256_srai_epi32(n, 1), n2 = _mm256_sub_epi32(n, n1);
+  __m256i bias = _mm256_set1_epi32(127);
+  __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+  __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(y, s1), s2);
+}
+TF_AVX2 inline __m256 tanh8(__m256 x) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 ax = _mm256_andnot_ps(sign, x);
+  __m256 z = _mm256_mul_ps(x, x);
+  __m256 p = _mm256_set1_ps(kT0);
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT1));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT2));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT3));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT4));
+  __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
+  __m256 e = exp8(_mm256_add_ps(ax, ax));
+  __m256 one = _mm256_set1_ps(1.0f);
+  __m256 large = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+  large = _mm256_or_ps(large, _mm256_and_ps(sign, x));
+  __m256 is_small = _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
+  return _mm256_blendv_ps(large, small, is_small);
+}
+TF_AVX2 inline __m256 sigmoid8(__m256 x) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 e = exp8(_mm256_or_ps(x, sign));  // exp(-|x|)
+  __m256 one = _mm256_set1_ps(1.0f);
+  __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+  return _mm256_div_ps(_mm256_blendv_ps(one, e, neg), _mm256_add_ps(one, e));
+}
+
+template <__m256 (*F)(__m256)>
+TF_AVX2 void map_avx2(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, F(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    float buf[8] = {};
+    std::memcpy(buf, x + i, size_t(n - i) * 4);
+    _mm256_storeu_ps(buf, F(_mm256_loadu_ps(buf)));
+    std::memcpy(y + i, buf, size_t(n - i) * 4);
+  }
+}
+TF_AVX2 void exp_avx2(const float* x, float* y, int64_t n) { map_avx2<exp8>(x, y, n); }
+TF_AVX2 void tanh_avx2(const float* x, float* y, int64_t n) { map_avx2<tanh8>(x, y, n); }
+TF_AVX2 void sigmoid_avx2(const float* x, float* y, int64_t n) { map_avx2<sigmoid8>(x, y, n); }
+
+TF_AVX2 inline __m256d sum_halves(__m256d acc, __m256 v) {
+  acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+  return _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+TF_AVX2 double exp_shift_sum_avx2(const float* x, float* y, int64_t n, float shift) {
+  __m256 sh = _mm256_set1_ps(shift);
+  __m256d acc = _mm256_setzero_pd();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), sh));
+    _mm256_storeu_ps(y + i, v);
+    acc = sum_halves(acc, v);
+  }
+  double lanes[4];
+  _mm256_storeu_pd(lanes, acc);
+  double s = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  if (i < n) {
+    float buf[8] = {};
+    std::memcpy(buf, x + i, size_t(n - i) * 4);
+    _mm256_storeu_ps(buf, exp8(_mm256_sub_ps(_mm256_loadu_ps(buf), sh)));
+    std::memcpy(y + i, buf, size_t(n - i) * 4);
+    for (int64_t j = 0; j < n - i; ++j) s += buf[j];
+  }
+  return s;
+}
+#endif
+
+using MapFn = void (*)(const float*, float*, int64_t);
+using SumFn = double (*)(const float*, float*, int64_t, float);
+
+struct Table {
+  bool avx2 = false;
+  MapFn exp = exp_scalar, tanh = tanh_scalar, sigmoid = sigmoid_scalar;
+  SumFn exp_shift_sum = exp_shift_sum_scalar;
+  Table() {
+#if defined(TF_HAVE_X86)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+      avx2 = true;
+      exp = exp_avx2; tanh = tanh_avx2; sigmoid = sigmoid_avx2;
+      exp_shift_sum = exp_shift_sum_avx2;
+    }
+#endif
+  }
+};
+const Table& table() {
+  static const Table t;
+  return t;
+}
+
+}  // namespace
+
+void vec_exp_f32(const float* x, float* y, int64_t n) { table().exp(x, y, n); }
+void vec_tanh_f32(const float* x, float* y, int64_t n) { table().tanh(x, y, n); }
+void vec_sigmoid_f32(const float* x, float* y, int64_t n) { table().sigmoid(x, y, n); }
+double vec_exp_shift_sum_f32(const float* x, float* y, int64_t n, float shift) {
+  return table().exp_shift_sum(x, y, n, shift);
+}
+bool vec_math_uses_avx2() { return table().avx2; }
+
+}  // namespace tapeflow::backend::cpu

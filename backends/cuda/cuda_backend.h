@@ -1,0 +1,87 @@
+// The CUDA backend object: one per device, created on first use and kept for the life of the
+// process. It owns the device's stream (every kernel, copy and cuBLAS call of the device runs
+// on it, in order), its cuBLAS handle, caching allocator and pinned staging buffers.
+// Internal to backends/cuda.
+#pragma once
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <mutex>
+
+#include "backends/backend.h"
+#include "backends/cuda/allocator.h"
+#include "backends/cuda/staging.h"
+
+namespace tapeflow::backend::cuda {
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int index);
+  CudaBackend(const CudaBackend&) = delete;
+  CudaBackend& operator=(const CudaBackend&) = delete;
+
+  Device device() const override { return Device::cuda(index_); }
+
+  void* allocate(size_t nbytes) override;
+  void deallocate(void* p, size_t nbytes) override;
+  void copy_from_host(void* dst, const void* src, size_t nbytes) override;
+  void copy_to_host(void* dst, const void* src, size_t nbytes) override;
+  void copy_within(void* dst, const void* src, size_t nbytes) override;
+  void synchronize() override;
+
+  void fill(const View& out, double value) override;
+  void unary(UnaryOp op, const View& x, const View& out, double alpha, double beta) override;
+  void binary(BinaryOp op, const View& a, const View& b, const View& out) override;
+  void where(const View& cond, const View& a, const View& b, const View& out) override;
+  void copy_strided(const View& src, const View& dst) override;
+
+  void reduce(ReduceOp op, const View& x, uint32_t axes_mask, const View& out) override;
+  void arg_reduce(ArgReduceOp op, const View& x, int axis, const View& out) override;
+  void cumsum(const View& x, int axis, const View& out) override;
+
+  void gemm(DType dtype, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+            double alpha, const void* A, int64_t lda, int64_t stride_a, const void* B,
+            int64_t ldb, int64_t stride_b, double beta, void* C, int64_t ldc, int64_t stride_c,
+            int64_t batch) override;
+
+  void index_select(const View& x, int axis, const View& index, const View& out) override;
+  void index_add(const View& out, int axis, const View& index, const View& src) override;
+  void gather(const View& x, int axis, const View& index, const View& out) override;
+  void scatter_add(const View& out, int axis, const View& index, const View& src) override;
+
+  void random(RandomKind kind, const View& out, uint64_t seed, uint64_t offset, double a,
+              double b) override;
+
+  void softmax(const View& x, int axis, bool log, const View& out) override;
+  void softmax_backward(const View& y, const View& gy, int axis, bool log,
+                        const View& gx) override;
+
+  // ---- CUDA-specific ----
+  int index() const { return index_; }
+  cudaStream_t stream() const { return stream_; }
+  CachingAllocator& allocator() { return alloc_; }
+  void set_current() const;  // makes this device current on the calling thread
+  void empty_cache();        // synchronises, then returns cached blocks to the driver
+
+ private:
+  // A dense (contiguous) stand-in for a view that needs 64-bit index math.
+  struct Dense {
+    View view;
+    void* owned = nullptr;
+  };
+  Dense densify(const View& v, bool copy_in);
+  void release(Dense& d, const View& original, bool copy_out);
+
+  int index_;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+  std::mutex cublas_mu_;
+  int cublas_tf32_ = -1;  // math mode last set on the handle (-1: never)
+  CachingAllocator alloc_;
+  StagingBuffers staging_;
+};
+
+// The backend of device `index` if it has been created, else null (never creates one).
+CudaBackend* existing_backend(int index);
+
+}  // namespace tapeflow::backend::cuda

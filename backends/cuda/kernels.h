@@ -1,0 +1,49 @@
+// The kernel launchers of the CUDA backend, one group per .cu file. Host-callable, asynchronous
+// on the given stream. Element-wise launchers return false when the layout needs 64-bit index
+// math; the backend then materialises the operands contiguously and calls again.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include "backends/backend.h"
+
+namespace tapeflow::backend::cuda {
+
+class CachingAllocator;
+
+// Streaming multiprocessors of the current device (cached per device); sizes split reductions.
+int sm_count();
+
+// unary.cu
+bool launch_unary(UnaryOp op, const View& x, const View& out, double alpha, double beta,
+                  cudaStream_t stream);
+// binary.cu
+bool launch_binary(BinaryOp op, const View& a, const View& b, const View& out, cudaStream_t stream);
+// copy.cu: strided copies of any size, casts (false: needs 64-bit math), fill, where, random.
+bool launch_copy(const View& src, const View& dst, cudaStream_t stream);
+void launch_fill(const View& out, double value, cudaStream_t stream);
+bool launch_where(const View& cond, const View& a, const View& b, const View& out,
+                  cudaStream_t stream);
+void launch_random(RandomKind kind, const View& out, uint64_t seed, uint64_t offset, double a,
+                   double b, cudaStream_t stream);
+// reduce.cu (scratch for split reductions comes from the allocator)
+void launch_reduce(ReduceOp op, const View& x, uint32_t axes_mask, const View& out,
+                   CachingAllocator& alloc, cudaStream_t stream);
+void launch_arg_reduce(ArgReduceOp op, const View& x, int axis, const View& out,
+                       cudaStream_t stream);
+// scan.cu
+void launch_cumsum(const View& x, int axis, const View& out, cudaStream_t stream);
+// softmax.cu / softmax_backward.cu
+void launch_softmax(const View& x, int axis, bool log, const View& out, cudaStream_t stream);
+void launch_softmax_backward(const View& y, const View& gy, int axis, bool log, const View& gx,
+                             cudaStream_t stream);
+// indexing.cu
+void launch_index_select(const View& x, int axis, const View& index, const View& out,
+                         cudaStream_t stream);
+void launch_index_add(const View& out, int axis, const View& index, const View& src,
+                      cudaStream_t stream);
+void launch_gather(const View& x, int axis, const View& index, const View& out,
+                   cudaStream_t stream);
+void launch_scatter_add(const View& out, int axis, const View& index, const View& src,
+                        cudaStream_t stream);
+
+}  // namespace tapeflow::backend::cuda

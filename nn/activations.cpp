@@ -1,0 +1,103 @@
+// Activation functions (see activations.h) and the name table behind get_activation().
+#include "nn/activations.h"
+
+#include <cmath>
+#include <utility>
+
+#include "tensor/ops.h"
+
+namespace tapeflow::nn {
+namespace activations {
+
+Tensor linear(const Tensor& x) { return x; }
+Tensor sigmoid(const Tensor& x) { return tapeflow::sigmoid(x); }
+Tensor tanh(const Tensor& x) { return tapeflow::tanh(x); }
+Tensor relu(const Tensor& x) { return tapeflow::relu(x); }
+
+Tensor leaky_relu(const Tensor& x, double alpha) { return where(x > 0, x, x * alpha); }
+
+// NOTE: exp is taken of min(x, 0) so that large positive x cannot overflow into the
+// (unselected) negative branch and poison the gradient with inf * 0.
+Tensor elu(const Tensor& x, double alpha) { return tapeflow::relu(x) + expm1(clamp_max(x, 0)) * alpha; }
+
+Tensor selu(const Tensor& x) {
+  constexpr double kAlpha = 1.67326324235437728481;
+  constexpr double kScale = 1.05070098735548049342;
+  return elu(x, kAlpha) * kScale;
+}
+
+Tensor erf(const Tensor& x) {
+  // erfc(z) ~ t * exp(-z^2 + P(t)), t = 1 / (1 + z / 2), z = |x|; erf(x) = sign(x) (1 - erfc(|x|)).
+  static const double c[] = {-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
+                             0.27886807,  -1.13520398, 1.48851587, -0.82215223, 0.17087277};
+  Tensor z = abs(x);
+  Tensor t = 1.0 / (z * 0.5 + 1.0);
+  Tensor poly = t * c[9] + c[8];
+  for (int i = 7; i >= 0; --i) poly = t * poly + c[i];
+  Tensor erfc_z = t * exp(poly - z * z);
+  return sign(x) * (1.0 - erfc_z);
+}
+
+Tensor gelu(const Tensor& x, bool approximate) {
+  if (approximate) {
+    const double k = std::sqrt(2.0 / M_PI);
+    return x * 0.5 * (tapeflow::tanh((x + x * x * x * 0.044715) * k) + 1.0);
+  }
+  return x * 0.5 * (erf(x * M_SQRT1_2) + 1.0);
+}
+
+Tensor softplus(const Tensor& x) { return tapeflow::relu(x) + log1p(exp(-abs(x))); }
+Tensor softsign(const Tensor& x) { return x / (abs(x) + 1.0); }
+Tensor hard_sigmoid(const Tensor& x) { return clamp(x * 0.2 + 0.5, 0.0, 1.0); }
+Tensor swish(const Tensor& x) { return x * tapeflow::sigmoid(x); }
+Tensor softmax(const Tensor& x, int axis) { return tapeflow::softmax(x, axis); }
+Tensor log_softmax(const Tensor& x, int axis) { return tapeflow::log_softmax(x, axis); }
+
+}  // namespace activations
+
+namespace {
+
+const std::vector<std::pair<std::string, ActivationFn>>& table() {
+  namespace a = activations;
+  static const std::vector<std::pair<std::string, ActivationFn>> t = {
+      {"linear", a::linear},
+      {"sigmoid", a::sigmoid},
+      {"logistic", a::sigmoid},
+      {"tanh", a::tanh},
+      {"relu", a::relu},
+      {"leaky_relu", [](const Tensor& x) { return a::leaky_relu(x); }},
+      {"elu", [](const Tensor& x) { return a::elu(x); }},
+      {"selu", a::selu},
+      {"gelu", [](const Tensor& x) { return a::gelu(x); }},
+      {"softplus", a::softplus},
+      {"softsign", a::softsign},
+      {"hard_sigmoid", a::hard_sigmoid},
+      {"swish", a::swish},
+      {"silu", a::swish},
+      {"softmax", [](const Tensor& x) { return a::softmax(x); }},
+      {"log_softmax", [](const Tensor& x) { return a::log_softmax(x); }},
+  };
+  return t;
+}
+
+}  // namespace
+
+const std::vector<std::string>& activation_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (auto& [name, f] : table()) n.push_back(name);
+    return n;
+  }();
+  return names;
+}
+
+ActivationFn get_activation(const std::string& name) {
+  if (name.empty()) return activations::linear;
+  for (auto& [n, f] : table())
+    if (n == name) return f;
+  std::string valid;
+  for (auto& n : activation_names()) valid += (valid.empty() ? "" : ", ") + n;
+  fail("unknown activation '", name, "'; valid names: ", valid);
+}
+
+}  // namespace tapeflow::nn

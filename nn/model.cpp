@@ -1,0 +1,305 @@
+// Model: compile, the fit loop (validation split, shuffled batches, callbacks, progress),
+// train_step, evaluate, predict and the Keras summary table.
+#include "nn/model.h"
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "autograd/grad_mode.h"
+#include "data/dataset.h"
+#include "nn/progress.h"
+#include "optim/optim.h"
+#include "tensor/creation.h"
+#include "tensor/ops.h"
+
+namespace tapeflow::nn {
+
+OptimizerSpec::OptimizerSpec(const char* name) : ptr(optim::make_optimizer(name)) {}
+OptimizerSpec::OptimizerSpec(const std::string& name) : ptr(optim::make_optimizer(name)) {}
+LossSpec::LossSpec(const char* name) : ptr(get_loss(name)) {}
+LossSpec::LossSpec(const std::string& name) : ptr(get_loss(name)) {}
+MetricSpec::MetricSpec(const char* name) : ptr(get_metric(name)) {}
+MetricSpec::MetricSpec(const std::string& name) : ptr(get_metric(name)) {}
+
+namespace {
+
+// Restores the training flag (and the output stream) when a call ends, even by an exception.
+struct ModeGuard {
+  Module& m;
+  bool was;
+  explicit ModeGuard(Module& mod, bool training) : m(mod), was(mod.is_training()) { m.train(training); }
+  ~ModeGuard() { m.train(was); }
+};
+
+void check_xy(const char* op, const Tensor& x, const Tensor& y) {
+  if (!x.defined() || !y.defined()) fail(op, ": x and y must be defined tensors");
+  if (x.dim() < 1 || y.dim() < 1) fail(op, ": x and y need a batch dim, got shapes ", x.shape(), " and ", y.shape());
+  if (x.size(0) != y.size(0))
+    fail(op, ": x has ", x.size(0), " samples (shape ", x.shape(), ") but y has ", y.size(0), " (shape ", y.shape(), ")");
+}
+
+}  // namespace
+
+Model::Model(std::string type_name, std::string base_name) : Module(std::move(type_name), std::move(base_name)) {}
+
+std::ostream& Model::out() const { return out_ ? *out_ : std::cout; }
+
+void Model::require_compiled(const char* what) const {
+  if (!compiled()) fail(what, ": the model must be compiled first (model.compile(optimizer, loss, metrics))");
+}
+
+void Model::compile(OptimizerSpec optimizer, LossSpec loss, std::vector<MetricSpec> metrics) {
+  if (!optimizer.ptr) fail("compile: the optimizer is null");
+  if (!loss.ptr) fail("compile: the loss is null");
+  std::vector<std::shared_ptr<Metric>> ms;
+  for (auto& m : metrics) {
+    if (!m.ptr) fail("compile: a metric is null");
+    if (m.ptr->name() == "loss") fail("compile: a metric may not be called 'loss'");
+    for (auto& other : ms)
+      if (other->name() == m.ptr->name()) fail("compile: metric '", m.ptr->name(), "' is given twice");
+    ms.push_back(m.ptr);
+  }
+  optimizer_ = optimizer.ptr;
+  loss_ = loss.ptr;
+  metrics_ = std::move(ms);
+  if (built() && optimizer_->params().empty()) optimizer_->add_params(parameters());
+}
+
+void Model::prepare_for(const Tensor& x) {
+  if (!built()) {
+    Shape s = x.shape();
+    s.erase(0);
+    build(s);
+  }
+  if (optimizer_ && optimizer_->params().empty()) optimizer_->add_params(parameters());
+}
+
+void Model::reset_metrics() {
+  loss_tracker_.reset();
+  for (auto& m : metrics_) m->reset();
+}
+
+Logs Model::metric_logs(const std::string& prefix) const {
+  Logs logs;
+  logs.set(prefix + "loss", loss_tracker_.result());
+  for (auto& m : metrics_) logs.set(prefix + m->name(), m->result());
+  return logs;
+}
+
+Logs Model::train_step(const Tensor& x, const Tensor& y) {
+  require_compiled("train_step");
+  check_xy("train_step", x, y);
+  prepare_for(x);
+  train(true);
+  optimizer_->zero_grad(true);
+  Tensor pred = (*this)(x);
+  Tensor loss = (*loss_)(y, pred);
+  if (loss.numel() != 1)
+    fail("train_step: the loss must reduce to one value to train, got shape ", loss.shape(),
+         " (use Reduction::Mean or Reduction::Sum)");
+  loss.backward();
+  optimizer_->step();
+  NoGradGuard no_grad;
+  loss_tracker_.add(loss.item<double>(), (double)x.size(0));
+  Tensor p = pred.detach();
+  for (auto& m : metrics_) m->update(y, p);
+  return metric_logs();
+}
+
+History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
+  require_compiled("fit");
+  check_xy("fit", x, y);
+  if (o.batch_size <= 0) fail("fit: batch_size must be positive, got ", o.batch_size);
+  if (o.epochs < 0 || o.initial_epoch < 0) fail("fit: epochs and initial_epoch must be non-negative");
+  if (!(o.validation_split >= 0 && o.validation_split < 1))
+    fail("fit: validation_split must be in [0, 1), got ", o.validation_split);
+  if (o.verbose < 0 || o.verbose > 2) fail("fit: verbose must be 0, 1 or 2, got ", o.verbose);
+  Tensor xt = x, yt = y, xv, yv;
+  if (o.validation_data.first.defined() || o.validation_data.second.defined()) {
+    xv = o.validation_data.first;
+    yv = o.validation_data.second;
+    check_xy("fit(validation_data)", xv, yv);
+  } else if (o.validation_split > 0) {
+    // Keras: the last fraction of the data, before any shuffling.
+    int64_t n = x.size(0);
+    int64_t split_at = (int64_t)std::floor((double)n * (1.0 - o.validation_split));
+    if (split_at <= 0 || split_at >= n)
+      fail("fit: validation_split ", o.validation_split, " of ", n, " samples leaves an empty training or validation set");
+    xt = x.slice(0, 0, split_at);
+    yt = y.slice(0, 0, split_at);
+    xv = x.slice(0, split_at);
+    yv = y.slice(0, split_at);
+  }
+  prepare_for(xt);
+
+  struct OutGuard {
+    std::ostream*& slot;
+    std::ostream* prev;
+    ~OutGuard() { slot = prev; }
+  } out_guard{out_, out_};
+  out_ = o.out ? o.out : &std::cout;
+
+  uint64_t seed = o.seed >= 0 ? (uint64_t)o.seed
+                              : (uint64_t)randint(0, INT32_MAX, Shape{1}).item<int64_t>();
+  data::BatchIterator batches(xt, yt, o.batch_size, o.shuffle, seed);
+
+  std::vector<std::shared_ptr<Callback>> callbacks;
+  bool dynamic = o.progress == ProgressStyle::Bar || (o.progress == ProgressStyle::Auto && is_terminal(out()));
+  if (o.verbose == 1) callbacks.push_back(std::make_shared<ProgbarLogger>(out(), dynamic));
+  if (o.verbose == 2) callbacks.push_back(std::make_shared<ProgbarLogger>(out(), false));
+  for (auto& c : o.callbacks) {
+    if (!c) fail("fit: a callback is null");
+    callbacks.push_back(c);
+  }
+  auto history = std::make_shared<History>();
+  callbacks.push_back(history);
+  TrainParams params{o.epochs, batches.num_batches(), o.verbose};
+  for (auto& c : callbacks) {
+    c->set_model(this);
+    c->set_params(params);
+  }
+
+  stop_training = false;
+  Logs logs;
+  for (auto& c : callbacks) c->on_train_begin(logs);
+  for (int epoch = o.initial_epoch; epoch < o.epochs && !stop_training; ++epoch) {
+    for (auto& c : callbacks) c->on_epoch_begin(epoch, Logs());
+    reset_metrics();
+    batches.start_epoch();
+    Tensor xb, yb;
+    for (int batch = 0; batches.next(xb, yb); ++batch) {
+      for (auto& c : callbacks) c->on_train_batch_begin(batch, Logs());
+      Logs running = train_step(xb.to(device()), yb.to(device()));
+      for (auto& c : callbacks) c->on_train_batch_end(batch, running);
+    }
+    logs = metric_logs();
+    if (xv.defined()) {
+      Logs val = evaluate(xv, yv, EvaluateOptions{o.batch_size, 0, nullptr, ProgressStyle::Lines});
+      for (auto& [k, v] : val.items()) logs.set("val_" + k, v);
+    }
+    for (auto& c : callbacks) c->on_epoch_end(epoch, logs);
+  }
+  for (auto& c : callbacks) c->on_train_end(logs);
+  for (auto& c : callbacks) c->set_model(nullptr);
+  return *history;
+}
+
+Logs Model::evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& o) {
+  require_compiled("evaluate");
+  check_xy("evaluate", x, y);
+  if (o.batch_size <= 0) fail("evaluate: batch_size must be positive, got ", o.batch_size);
+  prepare_for(x);
+  ModeGuard mode(*this, false);
+  NoGradGuard no_grad;
+  reset_metrics();
+  int64_t n = x.size(0);
+  int64_t steps = (n + o.batch_size - 1) / o.batch_size;
+  std::ostream& os = o.out ? *o.out : std::cout;
+  bool dynamic = o.progress == ProgressStyle::Bar || (o.progress == ProgressStyle::Auto && is_terminal(os));
+  std::unique_ptr<Progbar> bar;
+  if (o.verbose > 0) bar = std::make_unique<Progbar>(steps, os, dynamic && o.verbose == 1);
+  for (int64_t s = 0; s < steps; ++s) {
+    int64_t lo = s * o.batch_size, hi = std::min(n, lo + o.batch_size);
+    Tensor xb = x.slice(0, lo, hi).to(device()), yb = y.slice(0, lo, hi).to(device());
+    Tensor pred = (*this)(xb);
+    Tensor loss = (*loss_)(yb, pred);
+    if (loss.numel() != 1) fail("evaluate: the loss must reduce to one value, got shape ", loss.shape());
+    loss_tracker_.add(loss.item<double>(), (double)(hi - lo));
+    for (auto& m : metrics_) m->update(yb, pred);
+    if (bar && s + 1 < steps) bar->update(s + 1, metric_logs());
+  }
+  Logs logs = metric_logs();
+  if (bar) bar->update(steps, logs, true);
+  return logs;
+}
+
+Tensor Model::predict(const Tensor& x, int64_t batch_size) {
+  if (!x.defined() || x.dim() < 1) fail("predict: x needs a batch dim");
+  if (batch_size <= 0) fail("predict: batch_size must be positive, got ", batch_size);
+  if (!built()) prepare_for(x);
+  ModeGuard mode(*this, false);
+  NoGradGuard no_grad;
+  int64_t n = x.size(0);
+  if (n == 0) fail("predict: x has no samples");
+  std::vector<Tensor> outs;
+  for (int64_t lo = 0; lo < n; lo += batch_size)
+    outs.push_back((*this)(x.slice(0, lo, std::min(n, lo + batch_size)).to(device())));
+  Tensor y = outs.size() == 1 ? outs[0] : concat(outs, 0);
+  return y.to(x.device());
+}
+
+Tensor Model::predict_classes(const Tensor& x, int64_t batch_size) {
+  Tensor p = predict(x, batch_size);
+  if (p.dim() >= 2 && p.size(-1) > 1) return argmax(p, -1);
+  return (p > 0.5).astype(kInt64);
+}
+
+namespace {
+
+std::string shape_str(const Shape& s) {
+  std::string r = "(None";
+  if (s.size() == 0) return r + ",)";
+  for (int64_t d : s) r += ", " + std::to_string(d);
+  return r + ")";
+}
+
+std::string with_commas(int64_t v) {
+  std::string digits = std::to_string(v), out;
+  int n = (int)digits.size();
+  for (int i = 0; i < n; ++i) {
+    out += digits[i];
+    if (digits[i] != '-' && (n - i - 1) % 3 == 0 && i != n - 1) out += ',';
+  }
+  return out;
+}
+
+// Keras's print_row: each field cut or padded to end at its column position.
+std::string row(const std::vector<std::string>& fields, const std::vector<int>& pos) {
+  std::string line;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0 && !line.empty()) line.back() = ' ';
+    line += fields[i];
+    if ((int)line.size() > pos[i]) line.resize(pos[i]);
+    line += std::string(pos[i] - line.size(), ' ');
+  }
+  return line;
+}
+
+}  // namespace
+
+std::string Model::summary_string(int line_length) {
+  if (line_length < 20) fail("summary: line_length must be at least 20, got ", line_length);
+  if (!built() || named_children().empty())
+    fail("summary: this model has not yet been built. Build it by calling build(input_shape), by calling "
+         "fit() on some data, or by giving the first layer an input_dim");
+  bool shapes_known = true;
+  for (auto& [n, c] : named_children()) shapes_known = shapes_known && c->has_output_shape();
+  if (!shapes_known && has_build_input_shape()) build(build_input_shape());
+  std::vector<int> pos = {(int)(line_length * 0.45), (int)(line_length * 0.85), line_length};
+  std::ostringstream os;
+  os << "Model: \"" << (name().empty() ? base_name() : name()) << "\"\n";
+  os << std::string(line_length, '_') << "\n";
+  os << row({"Layer (type)", "Output Shape", "Param #"}, pos) << "\n";
+  os << std::string(line_length, '=') << "\n";
+  int64_t trainable = 0, frozen = 0;
+  const auto& children = named_children();
+  for (size_t i = 0; i < children.size(); ++i) {
+    const Module& c = *children[i].second;
+    std::string label = (c.name().empty() ? children[i].first : c.name()) + " (" + c.type_name() + ")";
+    std::string shape = c.has_output_shape() ? shape_str(c.output_shape()) : "multiple";
+    os << row({label, shape, std::to_string(c.count_params())}, pos) << "\n";
+    os << std::string(line_length, i + 1 == children.size() ? '=' : '_') << "\n";
+  }
+  for (auto& [n, p] : named_parameters()) (p.requires_grad() ? trainable : frozen) += p.numel();
+  os << "Total params: " << with_commas(trainable + frozen) << "\n";
+  os << "Trainable params: " << with_commas(trainable) << "\n";
+  os << "Non-trainable params: " << with_commas(frozen) << "\n";
+  os << std::string(line_length, '_') << "\n";
+  return os.str();
+}
+
+void Model::summary(std::ostream* out) { (out ? *out : std::cout) << summary_string(); }
+
+}  // namespace tapeflow::nn

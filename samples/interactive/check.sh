@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# samples/interactive/check.sh BUILD_DIR: runs the interactive walkthrough under two
+# interpreters against BUILD_DIR/libtapeflow.so: cppyy (cling, from PyPI) runs session.py, and
+# clang-repl-19 (Debian clang-tools-19) is fed session.repl on stdin. Installs what it needs:
+# clang-tools-19 via apt (sudo when not root) and cppyy into a venv cached in
+# BUILD_DIR/interactive-venv. One line per interpreter, then `interactive: N passed, M failed`.
+set -u
+if [ $# -ne 1 ] || [ ! -f "$1/build.ninja" ]; then
+  echo "usage: $0 BUILD_DIR   (a configured Meson build of tapeflow)" >&2
+  exit 2
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+build=$(cd "$1" && pwd)
+work=$build/interactive
+venv=$build/interactive-venv
+CPPYY_VERSION=3.5.0
+mkdir -p "$work"
+ninja -C "$build" libtapeflow.so >"$work/ninja.log" 2>&1 || { cat "$work/ninja.log"; exit 1; }
+lib=$build/libtapeflow.so
+
+passed=0
+failed=0
+# way NAME LOG CMD...: runs CMD in a subshell (output to LOG), prints one line, counts it.
+way() {
+  local name=$1 log=$2 t0 ds; shift 2
+  t0=$(date +%s%N)
+  if ( "$@" ) >"$log" 2>&1; then
+    ds=$((($(date +%s%N) - t0) / 100000000))
+    printf '  %-34s ok (%d.%d s)\n' "$name" $((ds / 10)) $((ds % 10))
+    passed=$((passed + 1))
+  else
+    printf '  %-34s FAILED (log: %s)\n' "$name" "$log"
+    tail -n 30 "$log" | sed 's/^/    | /'
+    failed=$((failed + 1))
+  fi
+}
+
+# ---- cppyy: a venv with cppyy, made once and reused ----
+setup_cppyy() {
+  if [ -f "$venv/.cppyy-$CPPYY_VERSION" ] && "$venv/bin/python" -c 'import cppyy' 2>/dev/null; then
+    echo "cached: $venv"; return 0
+  fi
+  rm -rf "$venv"
+  # The first Python that can make a venv with pip: pyenv's or Debian's python3 (then python3-venv
+  # must be installed).
+  local py=""
+  for cand in python3 /usr/bin/python3 python3.11; do
+    command -v "$cand" >/dev/null || continue
+    if "$cand" -m venv "$venv" 2>/dev/null && "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+      py=$cand; break
+    fi
+    rm -rf "$venv"
+  done
+  if [ -z "$py" ] && [ -x /usr/bin/python3 ]; then
+    apt_install python3-venv && /usr/bin/python3 -m venv "$venv" && py=/usr/bin/python3
+  fi
+  [ -n "$py" ] || { echo "no python3 that can create a venv"; return 1; }
+  echo "python: $py ($("$venv/bin/python" --version))"
+  "$venv/bin/python" -m pip install --quiet "cppyy==$CPPYY_VERSION" || return 1
+  # cppyy builds its precompiled header on first import: do it here, once.
+  "$venv/bin/python" -c 'import cppyy; print("cppyy", cppyy.__version__)' || return 1
+  touch "$venv/.cppyy-$CPPYY_VERSION"
+}
+apt_install() {
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+    $sudo apt-get install -y -qq --no-install-recommends "$@"
+}
+run_cppyy() {
+  setup_cppyy || return 1
+  "$venv/bin/python" "$here/session.py" "$lib" "$src"
+}
+
+# ---- clang-repl: session.repl on stdin ----
+run_clang_repl() {
+  command -v clang-repl-19 >/dev/null || apt_install clang-tools-19 >/dev/null || return 1
+  local out=$work/clang-repl.out rc
+  TAPEFLOW_LIB=$lib clang-repl-19 --Xcc=-std=c++20 --Xcc=-I"$src" <"$here/session.repl" >"$out" 2>&1
+  rc=$?
+  cat "$out"
+  # clang-repl goes on after an error: the session's last line exits 42 only when it reached
+  # there with the loss fallen and the exception caught, and no line may have failed.
+  [ "$rc" = 42 ] || { echo "clang-repl exit status $rc, expected 42"; return 1; }
+  if grep -Eq '(^|: )error:|Parsing failed' "$out"; then echo "clang-repl reported errors"; return 1; fi
+  grep -q '^dlopen: ok' "$out" && grep -q '^caught tapeflow::Error: matmul' "$out"
+}
+
+way "cppyy (cling) session.py" "$work/cppyy.log" run_cppyy
+way "clang-repl-19 session.repl" "$work/clang-repl.log" run_clang_repl
+echo "interactive: $passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,201 @@
+// Tensor handle basics: geometry helpers, access, conversion between dtypes and devices.
+#include "tensor/tensor.h"
+
+#include <cstring>
+
+#include "autograd/node.h"
+#include "tensor/creation.h"
+#include "tensor/internal.h"
+#include "tensor/ops.h"
+
+namespace tapeflow {
+
+TensorImpl::TensorImpl() = default;
+TensorImpl::~TensorImpl() = default;
+
+namespace detail {
+
+Strides contiguous_strides(const Shape& shape) {
+  Strides s;
+  s.resize(shape.size());
+  int64_t acc = 1;
+  for (int i = shape.size() - 1; i >= 0; --i) {
+    s[i] = acc;
+    acc *= shape[i] > 0 ? shape[i] : 1;
+  }
+  return s;
+}
+
+Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
+  for (int64_t d : shape)
+    if (d < 0) fail("empty: negative dimension in shape ", shape);
+  auto impl = IntrusivePtr<TensorImpl>(new TensorImpl());
+  impl->storage = make_intrusive<Storage>(shape.numel() * dtype_size(dtype), device);
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor make_view_of(const Tensor& base, const Shape& shape, const Strides& strides, int64_t offset) {
+  auto impl = IntrusivePtr<TensorImpl>(new TensorImpl());
+  impl->storage = base.impl()->storage;
+  impl->shape = shape;
+  impl->strides = strides;
+  impl->offset = offset;
+  impl->dtype = base.dtype();
+  return Tensor(std::move(impl));
+}
+
+backend::View view_of(const Tensor& t) {
+  backend::View v;
+  const TensorImpl* im = t.impl();
+  v.data = static_cast<char*>(im->storage->data) + im->offset * (int64_t)dtype_size(im->dtype);
+  v.dtype = im->dtype;
+  v.rank = im->shape.size();
+  for (int i = 0; i < v.rank; ++i) {
+    v.shape[i] = im->shape[i];
+    v.strides[i] = im->strides[i];
+  }
+  return v;
+}
+
+backend::View view_as(const Tensor& t, const Shape& shape) {
+  backend::View v = view_of(t);
+  int r = shape.size(), tr = t.dim();
+  v.rank = r;
+  for (int i = r - 1, j = tr - 1; i >= 0; --i, --j) {
+    v.shape[i] = shape[i];
+    if (j >= 0 && t.shape()[j] == shape[i]) v.strides[i] = t.strides()[j];
+    else v.strides[i] = 0;
+  }
+  return v;
+}
+
+void check_defined(const char* op, const Tensor& t) {
+  if (!t.defined()) fail(op, ": got an undefined tensor");
+}
+
+void check_same_device(const char* op, const Tensor& a, const Tensor& b) {
+  check_defined(op, a);
+  check_defined(op, b);
+  if (a.device() != b.device())
+    fail(op, ": expected all tensors on the same device, got ", a.device(), " and ", b.device());
+}
+
+int normalize_dim(const char* op, int dim, int rank) {
+  int r = rank == 0 ? 1 : rank;
+  if (dim < -r || dim >= r)
+    fail_index(op, ": dim ", dim, " is out of range for a tensor of rank ", rank,
+               " (expected in [", -r, ", ", r - 1, "])");
+  return dim < 0 ? dim + r : dim;
+}
+
+uint32_t axes_mask(const char* op, const Axes& axes, int rank) {
+  if (axes.all) return rank == 0 ? 0u : ((1u << rank) - 1u);
+  uint32_t m = 0;
+  for (int a : axes.axes) {
+    if (rank == 0 && (a == 0 || a == -1)) continue;
+    int d = normalize_dim(op, a, rank);
+    if (m & (1u << d)) fail(op, ": axis ", a, " appears twice");
+    m |= 1u << d;
+  }
+  return m;
+}
+
+Tensor cast_raw(const Tensor& t, DType dtype) {
+  if (t.dtype() == dtype) return t;
+  Tensor out = make_tensor(t.shape(), dtype, t.device());
+  backend_of(t).copy_strided(view_of(t), view_of(out));
+  return out;
+}
+
+static int category(DType t) { return t == kBool ? 0 : (is_floating(t) ? 2 : 1); }
+static DType default_of_category(int c) { return c == 0 ? kBool : (c == 1 ? kInt64 : kFloat32); }
+
+DType result_type(const Tensor& a, const Tensor& b) {
+  const TensorImpl* ia = a.impl();
+  const TensorImpl* ib = b.impl();
+  if (ia->dtype == ib->dtype) return ia->dtype;
+  int have[3] = {0, 0, 0};
+  DType slot[3] = {kBool, kBool, kBool};  // dimensioned, zero-dim, wrapped
+  for (const TensorImpl* t : {ia, ib}) {
+    int k = t->wrapped_number ? 2 : (t->shape.size() > 0 ? 0 : 1);
+    slot[k] = have[k] ? promote_types(slot[k], t->dtype) : t->dtype;
+    have[k] = 1;
+  }
+  bool set = false;
+  DType r = kBool;
+  for (int k = 0; k < 3; ++k) {
+    if (!have[k]) continue;
+    if (!set) { r = slot[k]; set = true; continue; }
+    if (category(slot[k]) > category(r))
+      r = promote_types(r, k == 2 ? default_of_category(category(slot[k])) : slot[k]);
+  }
+  return r;
+}
+
+}  // namespace detail
+
+using namespace detail;
+
+int64_t Tensor::size(int d) const { return shape()[normalize_dim("size", d, dim())]; }
+
+bool Tensor::is_contiguous() const {
+  int64_t expect = 1;
+  for (int i = dim() - 1; i >= 0; --i) {
+    if (shape()[i] != 1 && strides()[i] != expect) return shape().numel() == 0;
+    expect *= shape()[i];
+  }
+  return true;
+}
+
+void* Tensor::raw_data() const {
+  return static_cast<char*>(impl_->storage->data) + impl_->offset * (int64_t)dtype_size(dtype());
+}
+
+template <class T>
+T* Tensor::data_ptr() const {
+  check_defined("data_ptr", *this);
+  if (dtype() != dtype_v<T>)
+    fail("data_ptr: tensor has dtype ", dtype(), " but ", dtype_name(dtype_v<T>), " was asked for");
+  if (!is_contiguous()) fail("data_ptr: tensor of shape ", shape(), " is not contiguous (call .contiguous())");
+  if (!device().is_cpu()) fail("data_ptr: tensor is on ", device(), "; call .cpu() first");
+  return static_cast<T*>(raw_data());
+}
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+  check_defined("to_vector", *this);
+  Tensor c = cast_raw(detach(), dtype_v<T>).to(Device::cpu()).contiguous();
+  const T* p = static_cast<const T*>(c.raw_data());
+  return std::vector<T>(p, p + c.numel());
+}
+
+template <class T>
+T Tensor::item() const {
+  check_defined("item", *this);
+  if (numel() != 1)
+    fail("item: a tensor with ", numel(), " elements cannot be converted to a scalar (shape ", shape(), ")");
+  return to_vector<T>()[0];
+}
+
+#define TAPEFLOW_INSTANTIATE_ACCESS(T)                   \
+  template T* Tensor::data_ptr<T>() const;               \
+  template std::vector<T> Tensor::to_vector<T>() const;  \
+  template T Tensor::item<T>() const;
+TAPEFLOW_INSTANTIATE_ACCESS(bool)
+TAPEFLOW_INSTANTIATE_ACCESS(uint8_t)
+TAPEFLOW_INSTANTIATE_ACCESS(int32_t)
+TAPEFLOW_INSTANTIATE_ACCESS(int64_t)
+TAPEFLOW_INSTANTIATE_ACCESS(float)
+TAPEFLOW_INSTANTIATE_ACCESS(double)
+#undef TAPEFLOW_INSTANTIATE_ACCESS
+
+Tensor Tensor::contiguous() const {
+  check_defined("contiguous", *this);
+  if (is_contiguous()) return *this;
+  return clone();
+}
+
+}  // namespace tapeflow
