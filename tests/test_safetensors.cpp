@@ -199,7 +199,7 @@ TEST_CASE("safetensors reader rejects corrupt files", "[safetensors]") {
   int counter = 0;
   // Writes the bytes, loads them, and returns the message (which must name the path).
   auto msg = [&](const std::string& bytes) {
-    std::string path = dir / ("f" + std::to_string(counter++) + ".safetensors");
+    std::string path = dir / std::string("f").append(std::to_string(counter++)).append(".safetensors");
     write_bytes(path, bytes);
     std::map<std::string, std::string> meta = {{"untouched", "yes"}};
     std::string m = error_of([&] { data::load_safetensors(path, &meta); });

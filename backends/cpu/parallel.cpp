@@ -72,7 +72,7 @@ class Pool {
   }
 
   void worker_main(int index) {
-    uint64_t seen = word_.load(std::memory_order_acquire);
+    uint64_t seen = 0;  // the word at construction: a job published before this thread runs still counts
     for (;;) {
       uint64_t w = seen;
       for (int i = 0; i < kSpin && (w = word_.load(std::memory_order_acquire)) == seen; ++i)

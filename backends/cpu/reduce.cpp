@@ -17,12 +17,12 @@ namespace {
 
 constexpr int64_t kBlock = 4096;    // reduced elements per block (row-wise)
 constexpr int64_t kRowBlock = 256;  // rows per block (column-wise)
-constexpr int64_t kTile = 64;       // columns per tile (column-wise)
+constexpr int64_t kTile = 512;      // columns per tile (column-wise): 2-4 KiB of each row
 
 struct Plan {
   int kr = 0, rr = 0;
-  int64_t kshape[kMaxDims] = {}, kst[2][kMaxDims] = {};  // kept dims: x and out strides
-  int64_t rshape[kMaxDims] = {}, rst[1][kMaxDims] = {};  // reduced dims: x strides
+  int64_t kshape[kMaxDims], kst[2][kMaxDims];  // kept dims: x and out strides (first kr used)
+  int64_t rshape[kMaxDims], rst[1][kMaxDims];  // reduced dims: x strides (first rr used)
   int64_t n_out = 1, n_red = 1;
 };
 

@@ -38,10 +38,11 @@ struct Red {
     else if constexpr (op == ReduceOp::All) return a & v;
     else if constexpr (op == ReduceOp::Any) return a | v;
     else if constexpr (op == ReduceOp::Max) {
-      if constexpr (std::is_floating_point_v<T>) return (v > a || v != v) ? v : a;
+      // `|` rather than `||`: no branch, so the lane loop vectorises (compare, or, blend).
+      if constexpr (std::is_floating_point_v<T>) return ((v > a) | (v != v)) ? v : a;
       else return v > a ? v : a;
     } else {
-      if constexpr (std::is_floating_point_v<T>) return (v < a || v != v) ? v : a;
+      if constexpr (std::is_floating_point_v<T>) return ((v < a) | (v != v)) ? v : a;
       else return v < a ? v : a;
     }
   }

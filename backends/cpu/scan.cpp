@@ -14,7 +14,7 @@ namespace {
 // The dims other than `axis` (coalesced), with the strides of up to two views.
 struct Lines {
   int rank = 0;
-  int64_t shape[kMaxDims] = {}, st[2][kMaxDims] = {};
+  int64_t shape[kMaxDims], st[2][kMaxDims];  // first `rank` entries used
   int64_t count = 1;
 };
 Lines lines_of(const View& a, const View& b, int axis) {

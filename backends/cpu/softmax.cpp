@@ -7,6 +7,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/loops.h"
+#include "backends/cpu/reduce_ops.h"
 #include "backends/cpu/vec_math.h"
 
 namespace tapeflow::backend::cpu {
@@ -15,7 +16,7 @@ namespace {
 // Lines of up to three views: the dims other than `axis`, coalesced.
 struct Lines3 {
   int rank = 0;
-  int64_t shape[kMaxDims] = {}, st[3][kMaxDims] = {};
+  int64_t shape[kMaxDims], st[3][kMaxDims];  // first `rank` entries used
   int64_t count = 1;
 };
 Lines3 lines3(const View& a, const View& b, const View& c, int axis) {
@@ -44,8 +45,7 @@ double exp_shift_sum(const T* x, T* y, int64_t n, T shift) {
 // Softmax of one contiguous row x into contiguous y (y may not alias x).
 template <class T>
 void softmax_row(const T* x, T* y, int64_t n, bool log) {
-  T m = x[0];
-  for (int64_t i = 1; i < n; ++i) m = (x[i] > m || x[i] != x[i]) ? x[i] : m;
+  const T m = reduce_run<Red<ReduceOp::Max, T>>(x, n, 1);  // NaN propagates
   double s = exp_shift_sum(x, y, n, m);
   if (log) {
     const T ls = T(std::log(s));

@@ -91,19 +91,24 @@ TF_AVX2 inline __m256 exp8(__m256 x) {
 TF_AVX2 inline __m256 tanh8(__m256 x) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
   __m256 ax = _mm256_andnot_ps(sign, x);
-  __m256 z = _mm256_mul_ps(x, x);
-  __m256 p = _mm256_set1_ps(kT0);
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT1));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT2));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT3));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT4));
-  __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
-  __m256 e = exp8(_mm256_add_ps(ax, ax));
-  __m256 one = _mm256_set1_ps(1.0f);
-  __m256 large = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
-  large = _mm256_or_ps(large, _mm256_and_ps(sign, x));
   __m256 is_small = _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
-  return _mm256_blendv_ps(large, small, is_small);
+  int small_lanes = _mm256_movemask_ps(is_small);
+  __m256 small = _mm256_setzero_ps(), large = _mm256_setzero_ps();
+  if (small_lanes != 0) {  // odd polynomial below 0.625
+    __m256 z = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_set1_ps(kT0);
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT1));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT2));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT3));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(kT4));
+    small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
+    if (small_lanes == 0xff) return small;
+  }
+  __m256 e = exp8(_mm256_add_ps(ax, ax));  // 1 - 2 / (exp(2|x|) + 1), with x's sign
+  __m256 one = _mm256_set1_ps(1.0f);
+  large = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+  large = _mm256_or_ps(large, _mm256_and_ps(sign, x));
+  return small_lanes == 0 ? large : _mm256_blendv_ps(large, small, is_small);
 }
 TF_AVX2 inline __m256 sigmoid8(__m256 x) {
   const __m256 sign = _mm256_set1_ps(-0.0f);

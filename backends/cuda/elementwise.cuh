@@ -132,19 +132,12 @@ inline unsigned grid_for(int64_t work) {
   return unsigned(blocks < kMaxBlocks ? blocks : kMaxBlocks);
 }
 
-template <class T>
-inline bool aligned_vec(const void* p) {
-  return (reinterpret_cast<uintptr_t>(p) % (sizeof(T) * kVec)) == 0;
-}
-
 // Runs f over out's elements with inputs ins (same shape as out, broadcast by zero strides).
 // Returns false when the layout needs 64-bit index math and kAllow64 is false.
 template <bool kAllow64, class F>
 bool launch_elementwise(const F& f, const View& out, std::array<const View*, F::kArity> ins,
                         cudaStream_t stream) {
   constexpr int A = F::kArity;
-  int64_t n = out.numel();
-  if (n == 0) return true;
   const View* views[A + 1];
   views[0] = &out;
   Operands<A> p;
@@ -153,34 +146,23 @@ bool launch_elementwise(const F& f, const View& out, std::array<const View*, F::
     views[k + 1] = ins[k];
     p.in[k] = static_cast<const char*>(ins[k]->data);
   }
-  Dims<A + 1> dims = coalesce_views<A + 1>(views);
-  if (dims.is_flat()) {
-    unsigned bcast = 0;
-    bool vec = n >= kVec && aligned_vec<typename F::Out>(p.out);
-    for (int k = 0; k < A; ++k) {
-      bool scalar = dims.rank == 0 || dims.stride[0][k + 1] == 0;
-      if (scalar) bcast |= 1u << k;
-    }
-    if constexpr (A >= 1) vec = vec && ((bcast & 1u) || aligned_vec<InType<F, 0>>(p.in[0]));
-    if constexpr (A >= 2) vec = vec && ((bcast & 2u) || aligned_vec<InType<F, 1>>(p.in[1]));
-    if constexpr (A >= 3) vec = vec && ((bcast & 4u) || aligned_vec<InType<F, 2>>(p.in[2]));
-    ew_flat_kernel<F><<<grid_for(vec ? n / kVec : n), kThreads, 0, stream>>>(f, p, n, bcast, vec);
-    TF_CUDA_CHECK_LAUNCH();
-    return true;
-  }
-  if (dims.fits32()) {
-    auto calc = make_calc<A + 1, uint32_t>(dims);
+  const ElementwisePlan plan = plan_elementwise(A + 1, views);
+  const int64_t n = plan.n;
+  if (n == 0) return true;
+  if (plan.kind == ElementwisePlan::Flat) {
+    ew_flat_kernel<F><<<grid_for(plan.vec ? n / kVec : n), kThreads, 0, stream>>>(
+        f, p, n, plan.bcast, plan.vec);
+  } else if (plan.kind == ElementwisePlan::Strided32) {
+    auto calc = make_calc_prefix<A + 1, uint32_t>(plan.dims);
     ew_strided_kernel<F, uint32_t><<<grid_for(n), kThreads, 0, stream>>>(f, p, calc, uint32_t(n));
-    TF_CUDA_CHECK_LAUNCH();
-    return true;
-  }
-  if constexpr (kAllow64) {
-    auto calc = make_calc<A + 1, uint64_t>(dims);
+  } else if constexpr (kAllow64) {
+    auto calc = make_calc_prefix<A + 1, uint64_t>(plan.dims);
     ew_strided_kernel<F, uint64_t><<<grid_for(n), kThreads, 0, stream>>>(f, p, calc, uint64_t(n));
-    TF_CUDA_CHECK_LAUNCH();
-    return true;
+  } else {
+    return false;
   }
-  return false;
+  TF_CUDA_CHECK_LAUNCH();
+  return true;
 }
 
 }  // namespace tapeflow::backend::cuda

@@ -10,8 +10,10 @@
 
 #if defined(__CUDACC__)
 #define TF_CUDA_HD __host__ __device__ __forceinline__
+#define TF_UNROLL _Pragma("unroll")
 #else
 #define TF_CUDA_HD inline
+#define TF_UNROLL
 #endif
 
 namespace tapeflow::backend::cuda {
@@ -57,9 +59,9 @@ struct OffsetCalc {
   I stride[kMaxDims][N];
 
   TF_CUDA_HD void get(I linear, I* off) const {
-#pragma unroll
+TF_UNROLL
     for (int k = 0; k < N; ++k) off[k] = 0;
-#pragma unroll
+TF_UNROLL
     for (int d = 0; d < kMaxDims; ++d) {
       if (d == rank) break;
       I q, r;
@@ -71,7 +73,7 @@ struct OffsetCalc {
         r = linear - q * size[d];
       }
       linear = q;
-#pragma unroll
+TF_UNROLL
       for (int k = 0; k < N; ++k) off[k] += r * stride[d][k];
     }
   }
@@ -145,5 +147,30 @@ OffsetCalc<N, I> make_calc(const Dims<N>& dims) {
   }
   return c;
 }
+
+// An offset calculator for the first N operands of wider dims (the element-wise plan's).
+template <int N, class I, int M>
+OffsetCalc<N, I> make_calc_prefix(const Dims<M>& dims) {
+  static_assert(N <= M, "more operands than dims");
+  OffsetCalc<N, I> c;
+  c.rank = dims.rank;
+  for (int d = 0; d < dims.rank; ++d) {
+    if constexpr (sizeof(I) == 4) c.div[d] = IntDivider(uint32_t(dims.size[d]));
+    c.size[d] = uint64_t(dims.size[d]);
+    for (int k = 0; k < N; ++k) c.stride[d][k] = I(dims.stride[d][k]);
+  }
+  return c;
+}
+
+// How an element-wise launch over up to 4 operands (views[0] = out) runs; computed once on the
+// host by plain C++ (layout.cpp), so that each functor's launcher stays a few lines.
+struct ElementwisePlan {
+  enum Kind : int { Flat, Strided32, Strided64 } kind = Flat;
+  int64_t n = 0;       // elements
+  unsigned bcast = 0;  // Flat: bit k set = input k is one broadcast element
+  bool vec = false;    // Flat: every dense operand is aligned for 4-wide vector access
+  Dims<4> dims;        // Strided*: coalesced dims, operand k in stride[d][k]
+};
+ElementwisePlan plan_elementwise(int nops, const View* const* views);
 
 }  // namespace tapeflow::backend::cuda

@@ -202,7 +202,11 @@ std::string Figure::svg() const {
       bool pen_down = false;
       for (size_t i = 0; i < s.x.size(); ++i) {
         if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) { pen_down = false; continue; }
-        d += (pen_down ? "L" : "M") + num(px(s.x[i])) + " " + num(py(s.y[i])) + " ";
+        d += pen_down ? 'L' : 'M';
+        d += num(px(s.x[i]));
+        d += ' ';
+        d += num(py(s.y[i]));
+        d += ' ';
         pen_down = true;
       }
       if (d.empty()) continue;

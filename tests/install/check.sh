@@ -52,7 +52,8 @@ stage=$work/stage
 rm -rf "$stage"
 install_tree() {
   # An old build folder may predate the relocatable default: turn it on there.
-  if ! meson introspect "$build" --buildoptions | grep -q '"name": "pkgconfig.relocatable", "value": true'; then
+  if ! meson introspect "$build" --buildoptions | python3 -c 'import json, sys
+sys.exit(not any(o["name"] == "pkgconfig.relocatable" and o["value"] for o in json.load(sys.stdin)))'; then
     meson configure "$build" -Dpkgconfig.relocatable=true || return 1
   fi
   meson install -C "$build" --destdir "$stage" || return 1
@@ -136,6 +137,7 @@ meson_installed() {
   meson setup "$work/meson-installed/build" "$work/meson-installed" || return 1
   grep -q "tapeflow found as: pkgconfig" "$work/meson-installed/build/meson-logs/meson-log.txt" || return 1
   ninja -C "$work/meson-installed/build" || return 1
+  LD_LIBRARY_PATH=$libdir ldd "$work/meson-installed/build/consumer" | grep -F "$libdir/libtapeflow.so" || return 1
   LD_LIBRARY_PATH=$libdir "$work/meson-installed/build/consumer"
 }
 meson_fallback() {
@@ -150,6 +152,7 @@ meson_fallback() {
     grep -q "tapeflow found as: internal" "$dir/build/meson-logs/meson-log.txt" || return 1
   fi
   ninja -C "$dir/build" -j 2 || return 1
+  env -u LD_LIBRARY_PATH ldd "$dir/build/consumer" | grep -F "$dir/build/subprojects/tapeflow/libtapeflow.so" || return 1
   env -u LD_LIBRARY_PATH "$dir/build/consumer"
 }
 way "Meson dependency (installed, pkg-config)" "$work/meson_installed.log" meson_installed
