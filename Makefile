@@ -10,7 +10,7 @@ DEMO_ARGS  ?=
 DEB_PACKAGES = meson ninja-build g++ pkg-config catch2 libopenblas-dev zlib1g-dev \
                dataset-fashion-mnist
 
-.PHONY: all deps build demo test test-asan build-cuda clean
+.PHONY: all deps build demo test test-unit test-install test-interactive test-asan build-cuda bench-size clean
 
 all: build
 
@@ -38,8 +38,21 @@ demo: build
 	  $(BUILD)/samples/first_steps/first_steps; \
 	fi
 
-test: build
+# Every test: the Catch2 suite (units, gradcheck, samples' output), then building outside
+# programs against the installed library, then the interpreter sessions (cppyy, clang-repl).
+test: test-unit test-install test-interactive
+
+test-unit: build
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(BUILD)/tests/tapeflow_tests
+
+test-install: build
+	tests/install/check.sh $(BUILD)
+
+test-interactive: build
+	samples/interactive/check.sh $(BUILD)
+
+bench-size: build
+	bench/compile_size.sh $(BUILD)
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer (second build directory).
 $(ASAN_BUILD)/build.ninja:

@@ -10,6 +10,7 @@
 #include "tensor/ops.h"
 #include "tensor/runtime.h"
 #include "tensor/tensor.h"
+#include "tensor/cling_print.h"
 #include "autograd/autograd.h"
 #if __has_include("nn/nn.h")
 #include "nn/nn.h"

@@ -156,6 +156,12 @@ Tensor minimum(const Tensor& a, const Tensor& b) { return extremum(BinaryOp::Min
 
 // d a^b = (b a^(b-1), a^b log a); the log term is 0 where a == 0 (as PyTorch).
 Tensor pow(const Tensor& a, const Tensor& b) {
+  detail::check_defined("pow", a);
+  detail::check_defined("pow", b);
+  if (!is_floating(detail::result_type(a, b)) && b.dtype() != kBool && b.numel() > 0 &&
+      tapeflow::min(b.detach()).item<int64_t>() < 0)
+    fail("pow: integers to negative integer powers are not allowed (exponent min ",
+         tapeflow::min(b.detach()).item<int64_t>(), ")");
   Tensor y = binary_raw(BinaryOp::Pow, "pow", a, b);
   if (should_record({&a, &b}))
     record("PowBackward", {&a, &b}, y, [sa = save(a), sb = save(b), sy = save_output(y)](Node& n, Grads& gs) -> Grads {

@@ -159,7 +159,11 @@ Tensor permute(const Tensor& x, const std::vector<int>& dims) {
 
 Tensor transpose(const Tensor& x, int d0, int d1) {
   check_defined("transpose", x);
-  if (x.dim() == 0) return x;
+  if (x.dim() == 0) {
+    normalize_dim("transpose", d0, 0);
+    normalize_dim("transpose", d1, 0);
+    return x;
+  }
   std::vector<int> p(x.dim());
   for (int i = 0; i < x.dim(); ++i) p[i] = i;
   std::swap(p[normalize_dim("transpose", d0, x.dim())], p[normalize_dim("transpose", d1, x.dim())]);
@@ -168,8 +172,8 @@ Tensor transpose(const Tensor& x, int d0, int d1) {
 
 Tensor squeeze(const Tensor& x, int dim) {
   check_defined("squeeze", x);
-  if (x.dim() == 0) return x;
   int d = normalize_dim("squeeze", dim, x.dim());
+  if (x.dim() == 0) return x;
   if (x.shape()[d] != 1) return x;
   Shape s = x.shape(), st = x.strides();
   s.erase(d);
@@ -179,6 +183,9 @@ Tensor squeeze(const Tensor& x, int dim) {
 
 Tensor unsqueeze(const Tensor& x, int dim) {
   check_defined("unsqueeze", x);
+  if (dim < -(x.dim() + 1) || dim > x.dim())
+    fail_index("unsqueeze: dim ", dim, " is out of range for a tensor of rank ", x.dim(), " (expected in [",
+               -(x.dim() + 1), ", ", x.dim(), "])");
   int d = normalize_dim("unsqueeze", dim, x.dim() + 1);
   Shape s = x.shape(), st = x.strides();
   int64_t stride = d < x.dim() ? x.strides()[d] * x.shape()[d] : 1;
@@ -200,6 +207,8 @@ Tensor expand(const Tensor& x, const Shape& shape) {
     if (s[i] == -1) {
       if (j < 0) fail("expand: -1 is not allowed for a new leading dim (shape ", shape, ")");
       s[i] = have;
+    } else if (s[i] < 0) {
+      fail("expand: invalid size ", s[i], " in shape ", shape);
     }
     if (have == s[i]) st[i] = j >= 0 ? x.strides()[j] : 0;
     else if (have == 1) st[i] = 0;

@@ -139,7 +139,10 @@ DType result_type(const Tensor& a, const Tensor& b) {
 
 using namespace detail;
 
-int64_t Tensor::size(int d) const { return shape()[normalize_dim("size", d, dim())]; }
+int64_t Tensor::size(int d) const {
+  if (dim() == 0) fail_index("size: a 0-d tensor has no dim ", d);
+  return shape()[normalize_dim("size", d, dim())];
+}
 
 bool Tensor::is_contiguous() const {
   int64_t expect = 1;

@@ -87,7 +87,7 @@ TEST_CASE("reshape, view and the other shape ops validate their arguments", "[er
   CHECK_ERROR(x.permute({1, 1}), Error, "permute: dim 1 repeats");
   CHECK_ERROR(x.permute({0, 2}), IndexError, "permute: dim 2 is out of range for a tensor of rank 2 (expected in [-2, 1])");
   CHECK_ERROR(x.transpose(0, 2), IndexError, "transpose: dim 2 is out of range");
-  CHECK_ERROR(x.unsqueeze(3), IndexError, "unsqueeze: dim 3 is out of range for a tensor of rank 3");
+  CHECK_ERROR(x.unsqueeze(3), IndexError, "unsqueeze: dim 3 is out of range for a tensor of rank 2");
   CHECK_ERROR(x.squeeze(-3), IndexError, "squeeze: dim -3 is out of range for a tensor of rank 2");
   CHECK_ERROR(x.flatten(1, 0), Error, "flatten: start_dim 1 comes after end_dim 0");
   CHECK_ERROR(x.slice(0, 0, 2, 0), Error, "slice: step must be positive, got 0");
@@ -191,7 +191,7 @@ TEST_CASE("element access and conversions", "[errors]") {
 TEST_CASE("factories validate shapes, ranges and dtypes", "[errors]") {
   CHECK_ERROR(from_vector<float>({1, 2, 3, 4, 5}, {2, 3}), Error, "from_vector: 5 values do not fill shape (2, 3) (6 elements)");
   CHECK_ERROR(tensor({{1.f, 2.f}, {3.f}}), Error, "tensor: nested lists must be rectangular (a row has 1 values, the first 2)");
-  CHECK_ERROR(zeros({2, -1}), Error, "negative dimension in shape (2, -1)");
+  CHECK_ERROR(zeros({2, -1}), Error, "negative dimension -1 in shape (2, -1)");
   CHECK_ERROR(from_blob(nullptr, {2}, kFloat32), Error, "from_blob: null pointer for shape (2,)");
   CHECK_ERROR(arange(0, 5, 0), Error, "arange: step must be nonzero");
   CHECK_ERROR(arange(0.0, INFINITY), Error, "arange: non-finite range");
