@@ -2,7 +2,7 @@
 // all gradients for it have arrived, summing broadcast gradients back to each input's shape.
 // State is local to one call: independent threads can run backward at the same time.
 #include <cmath>
-#include <unordered_map>
+#include <algorithm>
 
 #include "autograd/autograd.h"
 #include "autograd/function.h"
@@ -71,33 +71,37 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
     root_grads.push_back(g);
   }
 
-  // Dependency counts over everything reachable.
-  std::unordered_map<Node*, int> deps;
-  std::vector<Node*> stack;
-  std::unordered_map<Node*, bool> seen;
+  // Dependency counts over everything reachable (kept on the nodes; reset on exit).
+  std::vector<Node*> visited;
+  struct Reset {
+    std::vector<Node*>& v;
+    ~Reset() {
+      for (Node* n : v) {
+        n->pending_ = 0;
+        n->visited_ = false;
+        n->grad_buffer_.clear();
+      }
+    }
+  } reset{visited};
   for (auto& e : roots)
-    if (!seen[e.fn.get()]) { seen[e.fn.get()] = true; stack.push_back(e.fn.get()); }
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
-    for (auto& e : n->next) {
+    if (!e.fn->visited_) { e.fn->visited_ = true; visited.push_back(e.fn.get()); }
+  for (size_t k = 0; k < visited.size(); ++k) {
+    for (auto& e : visited[k]->next) {
       if (!e.fn) continue;
-      ++deps[e.fn.get()];
-      if (!seen[e.fn.get()]) { seen[e.fn.get()] = true; stack.push_back(e.fn.get()); }
+      ++e.fn->pending_;
+      if (!e.fn->visited_) { e.fn->visited_ = true; visited.push_back(e.fn.get()); }
     }
   }
 
-  std::unordered_map<Node*, std::vector<Tensor>> buffers;
-  auto accumulate = [&](Node* n, uint32_t nr, Tensor g) {
-    auto& buf = buffers[n];
-    if (buf.size() < n->num_outputs) buf.resize(n->num_outputs);
-    if (nr >= buf.size()) buf.resize(nr + 1);
-    buf[nr] = buf[nr].defined() ? buf[nr] + g : g;
+  auto accumulate = [](Node* n, uint32_t nr, Tensor&& g) {
+    auto& buf = n->grad_buffer_;
+    if (buf.size() <= nr) buf.resize(std::max<size_t>(n->num_outputs, nr + 1));
+    buf[nr] = buf[nr].defined() ? buf[nr] + g : std::move(g);
   };
   std::vector<std::shared_ptr<Node>> ready;
-  for (size_t i = 0; i < roots.size(); ++i) accumulate(roots[i].fn.get(), roots[i].input_nr, root_grads[i]);
+  for (size_t i = 0; i < roots.size(); ++i) accumulate(roots[i].fn.get(), roots[i].input_nr, Tensor(root_grads[i]));
   for (auto& e : roots)
-    if (deps[e.fn.get()] == 0) {
+    if (e.fn->pending_ == 0) {
       bool dup = false;
       for (auto& r : ready) dup |= r == e.fn;
       if (!dup) ready.push_back(e.fn);
@@ -108,10 +112,10 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
   while (!ready.empty()) {
     std::shared_ptr<Node> node = std::move(ready.back());
     ready.pop_back();
-    std::vector<Tensor> grads = std::move(buffers[node.get()]);
-    buffers.erase(node.get());
+    std::vector<Tensor> grads = std::move(node->grad_buffer_);
+    node->grad_buffer_.clear();
     if (grads.size() < node->num_outputs) grads.resize(node->num_outputs);
-    bool is_acc = std::string_view(node->name()) == "AccumulateGrad";
+    bool is_acc = node->is_accumulator();
     if (captures)
       for (size_t c = 0; c < captures->size(); ++c)
         if ((*captures)[c].node == node.get() && (*captures)[c].input_nr < grads.size())
@@ -133,12 +137,12 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
       const Edge& e = node->next[i];
       if (!e.fn) continue;
       if (i < in_grads.size() && in_grads[i].defined()) {
-        Tensor g = in_grads[i];
+        Tensor g = std::move(in_grads[i]);
         if (g.shape() != e.shape) g = sum_to(g, e.shape);
         if (g.dtype() != e.dtype) g = g.astype(e.dtype);
-        accumulate(e.fn.get(), e.input_nr, g);
+        accumulate(e.fn.get(), e.input_nr, std::move(g));
       }
-      if (--deps[e.fn.get()] == 0) ready.push_back(e.fn);
+      if (--e.fn->pending_ == 0) ready.push_back(e.fn);
     }
   }
   return captured;

@@ -39,19 +39,18 @@ struct FnNode final : Node {
   bool released() const override { return !fn_; }
 };
 
-// Connects `node` to the inputs (edges) and makes it the grad_fn of every output.
-void attach(const std::shared_ptr<Node>& node, const std::vector<const Tensor*>& inputs,
-            const std::vector<Tensor*>& outputs);
+// Connects `node` to the inputs (edges) and makes it the grad_fn of `out`.
+void attach(const std::shared_ptr<Node>& node, const Tensor* const* inputs, size_t n, Tensor& out);
 
 template <class F>
 void record(const char* name, std::initializer_list<const Tensor*> inputs, Tensor& out, F&& fn) {
   auto node = std::make_shared<FnNode<std::decay_t<F>>>(name, std::forward<F>(fn));
-  attach(node, std::vector<const Tensor*>(inputs), {&out});
+  attach(node, inputs.begin(), inputs.size(), out);
 }
 template <class F>
 void record(const char* name, const std::vector<const Tensor*>& inputs, Tensor& out, F&& fn) {
   auto node = std::make_shared<FnNode<std::decay_t<F>>>(name, std::forward<F>(fn));
-  attach(node, inputs, {&out});
+  attach(node, inputs.data(), inputs.size(), out);
 }
 
 // The gradient sink of a leaf that requires grad (created on first use).

@@ -46,6 +46,7 @@ struct AccumulateGrad final : Node {
   Tensor variable;
   explicit AccumulateGrad(Tensor v) : variable(std::move(v)) {}
   const char* name() const override { return "AccumulateGrad"; }
+  bool is_accumulator() const override { return true; }
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
     const Tensor& g = grads[0];
     if (!g.defined()) return {};
@@ -126,19 +127,16 @@ static std::string capture_trace() {
   return out;
 }
 
-void attach(const std::shared_ptr<Node>& node, const std::vector<const Tensor*>& inputs,
-            const std::vector<Tensor*>& outputs) {
+void attach(const std::shared_ptr<Node>& node, const Tensor* const* inputs, size_t n, Tensor& out) {
   node->sequence_nr = g_sequence.fetch_add(1, std::memory_order_relaxed);
-  node->next.reserve(inputs.size());
-  for (const Tensor* t : inputs) node->next.push_back(t->defined() ? edge_to(*t) : Edge{});
-  node->num_outputs = (uint32_t)outputs.size();
+  node->next.resize(n);
+  for (size_t i = 0; i < n; ++i)
+    if (inputs[i]->defined()) node->next[i] = edge_to(*inputs[i]);
+  node->num_outputs = 1;
   if (g_anomaly) node->anomaly_trace = capture_trace();
-  uint32_t nr = 0;
-  for (Tensor* out : outputs) {
-    AutogradMeta& m = meta(*out);
-    m.grad_fn = node;
-    m.output_nr = nr++;
-  }
+  AutogradMeta& m = meta(out);
+  m.grad_fn = node;
+  m.output_nr = 0;
 }
 
 SavedTensor::SavedTensor(const Tensor& t, bool is_output) : is_output_(is_output) {

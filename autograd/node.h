@@ -55,7 +55,12 @@ struct Node : std::enable_shared_from_this<Node> {
   uint64_t sequence_nr = 0;   // creation order (later nodes run first on ties)
   uint32_t num_outputs = 1;   // how many outputs of the forward op this node covers
   std::string anomaly_trace;  // where the forward op was recorded (anomaly mode only)
-  std::vector<std::weak_ptr<Node>> retain_hooks;  // unused slot for future hooks
+
+  // Scratch state of the backward pass that is walking this node (engine.cpp). NOTE: one
+  // backward at a time may walk a given graph; independent graphs run concurrently.
+  int pending_ = 0;
+  bool visited_ = false;
+  std::vector<Tensor> grad_buffer_;
 
   virtual ~Node();
   virtual const char* name() const = 0;
@@ -63,6 +68,7 @@ struct Node : std::enable_shared_from_this<Node> {
   virtual std::vector<Tensor> apply(std::vector<Tensor>& grads) = 0;
   virtual void release() {}  // frees saved tensors after a backward without retain_graph
   virtual bool released() const { return false; }
+  virtual bool is_accumulator() const { return false; }
 };
 
 }  // namespace tapeflow::autograd
