@@ -199,8 +199,11 @@ std::string format_checkpoint_path(const std::string& pattern, int epoch, const 
     if (!is_epoch && !logs.has(name))
       fail("ModelCheckpoint: the path field '{", field, "}' names '", name, "', which is not in the logs");
     char buf[128];
-    std::string fmt = "%" + (spec.empty() ? std::string(is_epoch ? "d" : "g") : spec);
+    std::string fmt(1, '%');  // NOTE: built with += to dodge a GCC 12 -Wrestrict false positive
+    fmt += spec.empty() ? std::string(is_epoch ? "d" : "g") : spec;
     char conv = fmt.back();
+    if (fmt.find_first_not_of("%0123456789.-+ #", 0) != fmt.size() - 1)
+      fail("ModelCheckpoint: unsupported format '{", field, "}' in '", pattern, "'");
     if (is_epoch && (conv == 'd' || conv == 'i')) std::snprintf(buf, sizeof buf, fmt.c_str(), epoch);
     else if (!is_epoch && std::string("eEfFgG").find(conv) != std::string::npos)
       std::snprintf(buf, sizeof buf, fmt.c_str(), logs.at(name));

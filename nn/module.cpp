@@ -91,31 +91,37 @@ NamedTensors Module::state_dict() const {
 
 void Module::load_state_dict(const NamedTensors& state, bool strict) {
   NamedTensors mine = named_parameters();
-  std::map<std::string, size_t> index;
-  for (size_t i = 0; i < mine.size(); ++i) index[mine[i].first] = i;
-  std::vector<const Tensor*> source(mine.size(), nullptr);
+  std::map<std::string, const Tensor*> given;
   for (const auto& [name, t] : state) {
-    auto it = index.find(name);
-    if (it == index.end()) {
-      if (strict)
-        fail("load_state_dict: unexpected parameter '", name, "' (the ", type_name_, " has ", mine.size(),
-             " parameters", mine.empty() ? "; is it built?" : "", ")");
+    if (!given.emplace(name, &t).second) fail("load_state_dict: parameter '", name, "' is given twice");
+    if (!t.defined()) fail("load_state_dict: parameter '", name, "' is an undefined tensor");
+  }
+  // Every check runs before anything is copied, in the module's parameter order.
+  std::vector<const Tensor*> source(mine.size(), nullptr);
+  for (size_t i = 0; i < mine.size(); ++i) {
+    const auto& [name, p] = mine[i];
+    auto it = given.find(name);
+    if (it == given.end()) {
+      if (strict) fail("load_state_dict: missing parameter '", name, "'");
       continue;
     }
-    const Tensor& p = mine[it->second].second;
-    if (!t.defined()) fail("load_state_dict: parameter '", name, "' is an undefined tensor");
-    if (source[it->second]) fail("load_state_dict: parameter '", name, "' is given twice");
+    const Tensor& t = *it->second;
     if (t.shape() != p.shape())
-      fail("load_state_dict: parameter '", name, "' has shape ", t.shape(), " in the source but ",
-           p.shape(), " in the model");
+      fail("load_state_dict: parameter '", name, "' has shape ", t.shape(), " in the source but ", p.shape(),
+           " in the model");
     if (t.dtype() != p.dtype())
-      fail("load_state_dict: parameter '", name, "' has dtype ", t.dtype(), " in the source but ",
-           p.dtype(), " in the model");
-    source[it->second] = &t;
+      fail("load_state_dict: parameter '", name, "' has dtype ", t.dtype(), " in the source but ", p.dtype(),
+           " in the model");
+    source[i] = &t;
   }
-  if (strict)
-    for (size_t i = 0; i < mine.size(); ++i)
-      if (!source[i]) fail("load_state_dict: missing parameter '", mine[i].first, "'");
+  if (strict) {
+    std::map<std::string, bool> known;
+    for (const auto& [name, p] : mine) known[name] = true;
+    for (const auto& [name, t] : state)
+      if (!known.count(name))
+        fail("load_state_dict: unexpected parameter '", name, "' (the ", type_name_, " has ", mine.size(),
+             " parameters", mine.empty() ? "; is it built?" : "", ")");
+  }
   NoGradGuard no_grad;
   for (size_t i = 0; i < mine.size(); ++i)
     if (source[i] && !source[i]->is_same(mine[i].second)) mine[i].second.copy_(*source[i]);

@@ -11,6 +11,7 @@
 #include <regex>
 #include <sstream>
 
+#include "devices.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
 #include "tensor/creation.h"
@@ -282,6 +283,13 @@ TEST_CASE("callbacks", "[model][callbacks]") {
     CHECK_FALSE(fs::exists(dir / "b-2-1.20.safetensors"));
     CHECK(best->last_saved() == (dir / "b-3-0.50.safetensors").string());
   }
+  SECTION("checkpoint path fields") {
+    nn::Logs logs;
+    logs.set("loss", 0.123456);
+    CHECK(nn::format_checkpoint_path("m-{epoch:03d}-{loss:.3f}.st", 7, logs) == "m-007-0.123.st");
+    CHECK_THROWS_WITH(nn::format_checkpoint_path("m-{epoch:*d}", 7, logs), Catch::Contains("unsupported format"));
+    CHECK_THROWS_WITH(nn::format_checkpoint_path("m-{val_loss}", 7, logs), Catch::Contains("'val_loss'"));
+  }
   SECTION("LearningRateScheduler and ReduceLROnPlateau") {
     o.epochs = 3;
     o.callbacks = {std::make_shared<nn::LearningRateScheduler>(std::make_shared<optim::ExponentialDecay>(0.1, 1, 0.5))};
@@ -295,18 +303,29 @@ TEST_CASE("callbacks", "[model][callbacks]") {
   }
 }
 
-TEST_CASE("fit on CUDA", "[model][cuda]") {
-  if (!cuda::is_available()) {
-    SUCCEED("no CUDA device");
-    return;
-  }
+TEST_CASE("fit on every device", "[model]") {
+  Device dev = GENERATE(from_range(test_devices()));
   auto [x, y] = blobs();
   auto model = classifier();
-  model->to(Device::cuda());
+  model->to(dev);
   model->compile(std::make_shared<optim::Adam>(optim::AdamOptions{.lr = 0.05}), "categorical_crossentropy",
                  {"accuracy"});
   nn::History h = model->fit(x, y, {.batch_size = 16, .epochs = 10, .verbose = 0});
-  CHECK(model->named_parameters()[0].second.device().is_cuda());
+  CHECK(model->named_parameters()[0].second.device() == dev);
   CHECK(h["accuracy"].back() > 0.95);
-  CHECK(model->predict(x).device().is_cpu());
+  CHECK(model->predict(x).device().is_cpu());  // predictions come back where x lives
+}
+
+TEST_CASE("the same training on CPU and CUDA", "[model][cuda]") {
+  TF_REQUIRE_CUDA();
+  auto [x, y] = blobs();
+  std::vector<nn::History> runs;
+  for (Device dev : {Device::cpu(), Device::cuda(0)}) {
+    auto model = classifier(11);
+    model->to(dev);
+    model->compile(std::make_shared<optim::SGD>(optim::SGDOptions{.lr = 0.05, .momentum = 0.9}),
+                   "categorical_crossentropy", {"accuracy"});
+    runs.push_back(model->fit(x, y, {.batch_size = 16, .epochs = 3, .verbose = 0, .seed = 4}));
+  }
+  for (size_t e = 0; e < 3; ++e) CHECK(runs[1]["loss"][e] == Approx(runs[0]["loss"][e]).epsilon(1e-4));
 }

@@ -189,7 +189,7 @@ TEST_CASE("Module mechanics", "[nn][module]") {
   Net net;
   CHECK(names_of(net.named_parameters()) ==
         std::vector<std::string>{"scale", "fc1.kernel", "fc1.bias", "fc2.kernel", "fc2.bias"});
-  CHECK(net.count_params() == 1 + 12 + 4 + 16 + 2);
+  CHECK(net.count_params() == 1 + 12 + 4 + 8 + 2);
   net.eval();
   CHECK_FALSE(net.fc1->is_training());
   net.train();

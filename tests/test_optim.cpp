@@ -5,8 +5,11 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
 
+#include "devices.h"
 #include "autograd/autograd.h"
+#include "data/safetensors.h"
 #include "optim/optim.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
@@ -15,10 +18,12 @@ using namespace tapeflow;
 
 namespace {
 
-Tensor make_param() { return tensor({1.0, -2.0, 3.0}, Options(kFloat64)).requires_grad_(); }
+Tensor make_param(Device dev = Device::cpu()) {
+  return tensor({1.0, -2.0, 3.0}, Options(kFloat64, dev)).requires_grad_();
+}
 
 void compute_grad(const Tensor& p) {
-  Tensor c = tensor({0.5, -1.0, 2.0}, Options(kFloat64));
+  Tensor c = tensor({0.5, -1.0, 2.0}, Options(kFloat64, p.device()));
   Tensor loss = sum(c * p) + sum(p * p) * 0.5;
   loss.backward();
 }
@@ -29,7 +34,7 @@ std::vector<double> run(optim::Optimizer& opt, const Tensor& p, int steps = 2) {
     compute_grad(p);
     opt.step();
   }
-  return p.to_vector<double>();
+  return p.cpu().to_vector<double>();
 }
 
 void check_close(const std::vector<double>& got, const std::vector<double>& want, double tol = 1e-12) {
@@ -40,13 +45,14 @@ void check_close(const std::vector<double>& got, const std::vector<double>& want
 }  // namespace
 
 TEST_CASE("SGD: plain, momentum, nesterov, decay and weight decay", "[optim]") {
+  Device dev = GENERATE(from_range(test_devices()));
   SECTION("plain") {
-    Tensor p = make_param();
+    Tensor p = make_param(dev);
     optim::SGD opt({p}, {.lr = 0.1});
     check_close(run(opt, p), {0.715, -1.43, 2.05});
   }
   SECTION("momentum 0.9 (v = m v - lr g; p += v)") {
-    Tensor p = make_param();
+    Tensor p = make_param(dev);
     optim::SGD opt({p}, {.lr = 0.1, .momentum = 0.9});
     check_close(run(opt, p), {0.58, -1.16, 1.6});
   }
@@ -70,8 +76,9 @@ TEST_CASE("SGD: plain, momentum, nesterov, decay and weight decay", "[optim]") {
 }
 
 TEST_CASE("Adam, AMSGrad and AdamW", "[optim]") {
+  Device dev = GENERATE(from_range(test_devices()));
   SECTION("adam") {
-    Tensor p = make_param();
+    Tensor p = make_param(dev);
     optim::Adam opt({p}, {.lr = 0.1});
     check_close(run(opt, p), {0.8002394255764056, -1.8001028880924188, 2.8000578650295287});
   }
@@ -190,6 +197,15 @@ TEST_CASE("optimizer state round trip", "[optim]") {
   check_close(p2.to_vector<double>(), {0.7009033612152168, -1.7003817664474083, 2.7002134365147064});
   check_close(p.to_vector<double>(), p2.to_vector<double>());
 
+  SECTION("through a safetensors file") {
+    std::string path = (std::filesystem::temp_directory_path() / "tapeflow_test_optim_state.safetensors").string();
+    data::save_safetensors(path, opt2.state_dict());
+    optim::Adam opt3({p2.detach().clone().requires_grad_()}, {.amsgrad = true});
+    opt3.load_state_dict(data::load_safetensors(path));
+    CHECK(opt3.iterations() == 3);
+    CHECK(opt3.state_dict().size() == state.size());
+    std::filesystem::remove(path);
+  }
   SECTION("bad state is rejected before anything changes") {
     optim::NamedTensors bad = state;
     bad.back().second = zeros(Shape{4}, Options(kFloat64));

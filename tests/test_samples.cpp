@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 
@@ -90,4 +91,43 @@ TEST_CASE("samples/linear_regression reproduces the seed's costs, weights and pi
     std::fclose(fp);
     REQUIRE(std::string(head).find("<svg") != std::string::npos);
   }
+}
+
+namespace {
+double percent_after(const std::string& text, const std::string& label) {
+  auto pos = text.find(label);
+  REQUIRE(pos != std::string::npos);
+  return std::atof(text.c_str() + pos + label.size());
+}
+}  // namespace
+
+TEST_CASE("samples/activations prints the seed's numbers and the picture", "[samples]") {
+  std::string dir = std::string(TAPEFLOW_BUILD_DIR) + "/samples/activations";
+  int st = 0;
+  std::string out = run(sample("activations") + " --out " + dir, &st);
+  REQUIRE(st == 0);
+  for (const char* line : {"P(y=1|x) = 0.888\n", "Net Input:        [1.78 0.76 1.65]\n",
+                           "Output Units:     [0.85569687 0.68135373 0.83889105]\n",
+                           "Predicted class label: 0\n",
+                           "Probabilities:    [0.44668973 0.16107406 0.39223621]\n"})
+    REQUIRE_THAT(out, Catch::Contains(line));
+  REQUIRE_THAT(out, Catch::Contains("activations_tanh_logistic.svg"));
+}
+
+// Quick versions of the MNIST examples (the full 50-epoch runs are recorded in the README).
+TEST_CASE("samples/mnist_keras learns Fashion-MNIST (3 epochs on 10,000 examples)", "[samples][slow]") {
+  int st = 0;
+  std::string out = run(sample("mnist_keras") + " --epochs 3 --limit 10000", &st);
+  REQUIRE(st == 0);
+  REQUIRE_THAT(out, Catch::Contains("Reading data from /usr/share/datasets/fashion-mnist"));
+  REQUIRE_THAT(out, Catch::Contains("Total params: 42,310"));
+  REQUIRE(percent_after(out, "Test accuracy: ") >= 72.0);
+}
+
+TEST_CASE("samples/mnist_layers learns Fashion-MNIST (3 epochs on 10,000 examples)", "[samples][slow]") {
+  int st = 0;
+  std::string out = run(sample("mnist_layers") + " --epochs 3 --limit 10000", &st);
+  REQUIRE(st == 0);
+  REQUIRE_THAT(out, Catch::Contains(" -- Epoch  3  Avg. Training Loss: "));
+  REQUIRE(percent_after(out, "Test Accuracy: ") >= 55.0);
 }
