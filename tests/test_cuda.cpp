@@ -205,13 +205,13 @@ TEST_CASE("cuda: softmax, log_softmax, their backwards and cross-entropy match t
   for (Shape s : {Shape{64, 10}, Shape{8, 1000}, Shape{4, 5000}, Shape{1000, 7}}) {
     for (int axis : {-1, 0}) {
       Tensor x = randn(s) * 3.0, w = randn(s);
-      Tensor xc = x.detach().requires_grad_(), xg = x.to(kGpu).requires_grad_();
+      Tensor xc = x.detach().requires_grad_(), xg = x.to(kGpu).detach().requires_grad_();
       Tensor yc = softmax(xc, axis), yg = softmax(xg, axis);
       check_same("softmax", yc, yg);
       (yc * w).sum().backward();
       (yg * w.to(kGpu)).sum().backward();
       check_same("softmax grad", xc.grad(), xg.grad(), 1e-4);
-      Tensor xc2 = x.detach().requires_grad_(), xg2 = x.to(kGpu).requires_grad_();
+      Tensor xc2 = x.detach().requires_grad_(), xg2 = x.to(kGpu).detach().requires_grad_();
       Tensor lc = log_softmax(xc2, axis), lg = log_softmax(xg2, axis);
       check_same("log_softmax", lc, lg, 1e-5);
       (lc * w).sum().backward();
@@ -258,7 +258,7 @@ TEST_CASE("cuda: matmul through cuBLAS matches the CPU", "[cuda]") {
   cuda::set_allow_tf32(true);
   Tensor tf32 = matmul(a.to(kGpu), b.to(kGpu));
   cuda::set_allow_tf32(false);
-  check_same("tf32 (loose)", matmul(a, b), tf32, 2e-2);
+  check_same("tf32 (loose)", matmul(a, b), tf32, 5e-2);
   check_same("tf32 off again", matmul(a, b), matmul(a.to(kGpu), b.to(kGpu)), 1e-4);
 }
 

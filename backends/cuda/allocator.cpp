@@ -84,16 +84,19 @@ void CachingAllocator::deallocate(void* p) {
 }
 
 void CachingAllocator::release_cached_locked() {
+  cudaError_t first = cudaSuccess;
   for (auto& [size, blocks] : free_) {
     for (void* p : blocks) {
-      cudaFree(p);  // errors at process teardown are ignored on purpose
+      cudaError_t st = cudaFree(p);
+      if (st != cudaSuccess && first == cudaSuccess) first = st;
       stats_.reserved -= size;
       ++stats_.num_frees;
     }
   }
-  cudaGetLastError();
   free_.clear();
   cached_bytes_ = 0;
+  // Every block is forgotten either way; the first failure is reported once the books balance.
+  if (first != cudaSuccess) throw_cuda_error(first, "cudaFree (empty_cache)", __FILE__, __LINE__);
 }
 
 void CachingAllocator::empty_cache() {

@@ -35,7 +35,8 @@ struct ReducePolicy {
     else if constexpr (std::is_floating_point_v<T>)
       return op == ReduceOp::Max ? -std::numeric_limits<T>::infinity()
                                  : std::numeric_limits<T>::infinity();
-    else return op == ReduceOp::Max ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
+    else if constexpr (op == ReduceOp::Max) return std::numeric_limits<T>::lowest();
+    else return std::numeric_limits<T>::max();
   }
   __device__ static Acc load(In v, uint32_t) { return Acc(v); }
   __device__ static Acc combine(Acc a, Acc b) {
@@ -67,7 +68,9 @@ struct ArgPolicy {
     if constexpr (std::is_floating_point_v<T>)
       a.v = op == ArgReduceOp::ArgMax ? -std::numeric_limits<T>::infinity()
                                       : std::numeric_limits<T>::infinity();
-    else a.v = op == ArgReduceOp::ArgMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
+    else
+      a.v = op == ArgReduceOp::ArgMax ? std::numeric_limits<T>::lowest()
+                                      : std::numeric_limits<T>::max();
     return a;
   }
   __device__ static Acc load(In v, uint32_t r) { return Acc{v, int64_t(r)}; }
@@ -128,7 +131,8 @@ __global__ void reduce_kernel(ReduceParams p) {
   smem[me] = acc;
   __syncthreads();
   for (uint32_t s = n_r / 2; s > 0; s >>= 1) {
-    if (lane_r < s) smem[me] = P::combine(smem[me], smem[p.red_on_x ? me + s : me + s * blockDim.x]);
+    const uint32_t partner = p.red_on_x ? me + s : me + s * blockDim.x;
+    if (lane_r < s) smem[me] = P::combine(smem[me], smem[partner]);
     __syncthreads();
   }
   if (lane_r == 0 && m < p.M) {
@@ -255,16 +259,18 @@ void launch_reduce(ReduceOp op, const View& x, uint32_t axes_mask, const View& o
   check_fits("cuda reduce", kept, red);
   visit_dtype(x.dtype, [&](auto tag) {
     using T = decltype(tag);
+    auto run = [&](auto policy) {
+      run_reduce<true, decltype(policy)>(kept, red, x, out, &alloc, stream);
+    };
     switch (op) {
-      case ReduceOp::Sum: return run_reduce<true, ReducePolicy<ReduceOp::Sum, T>>(kept, red, x, out, &alloc, stream);
-      case ReduceOp::Prod: return run_reduce<true, ReducePolicy<ReduceOp::Prod, T>>(kept, red, x, out, &alloc, stream);
-      case ReduceOp::Max: return run_reduce<true, ReducePolicy<ReduceOp::Max, T>>(kept, red, x, out, &alloc, stream);
-      case ReduceOp::Min: return run_reduce<true, ReducePolicy<ReduceOp::Min, T>>(kept, red, x, out, &alloc, stream);
+      case ReduceOp::Sum: return run(ReducePolicy<ReduceOp::Sum, T>{});
+      case ReduceOp::Prod: return run(ReducePolicy<ReduceOp::Prod, T>{});
+      case ReduceOp::Max: return run(ReducePolicy<ReduceOp::Max, T>{});
+      case ReduceOp::Min: return run(ReducePolicy<ReduceOp::Min, T>{});
       default:
         if constexpr (std::is_same_v<T, bool>) {
-          if (op == ReduceOp::All)
-            return run_reduce<true, ReducePolicy<ReduceOp::All, bool>>(kept, red, x, out, &alloc, stream);
-          return run_reduce<true, ReducePolicy<ReduceOp::Any, bool>>(kept, red, x, out, &alloc, stream);
+          if (op == ReduceOp::All) return run(ReducePolicy<ReduceOp::All, bool>{});
+          return run(ReducePolicy<ReduceOp::Any, bool>{});
         } else {
           fail("cuda reduce: unknown op #", int(op));
         }
