@@ -52,34 +52,32 @@ template Tensor from_vector<int64_t>(const std::vector<int64_t>&, const Shape&);
 template Tensor from_vector<float>(const std::vector<float>&, const Shape&);
 template Tensor from_vector<double>(const std::vector<double>&, const Shape&);
 
-namespace detail {
-Tensor tensor_from_values(const std::vector<double>& flat, const Shape& shape, DType natural, const Options& o) {
-  Tensor t = from_vector(flat, shape);
-  return finish(cast_raw(t, o.dtype_given ? o.dtype : natural).to(o.device), o);
-}
-std::vector<double> flatten_rows(const std::vector<std::vector<double>>& rows, Shape& shape) {
+template <class T>
+static Tensor from_lists(std::initializer_list<std::initializer_list<T>> rows, const Options& o, DType natural) {
   std::vector<double> flat;
-  size_t cols = rows.empty() ? 0 : rows[0].size();
+  size_t cols = rows.size() ? rows.begin()->size() : 0;
   for (auto& r : rows) {
     if (r.size() != cols)
       fail("tensor: nested lists must be rectangular (a row has ", r.size(), " values, the first ", cols, ")");
     flat.insert(flat.end(), r.begin(), r.end());
   }
-  shape = Shape{(int64_t)rows.size(), (int64_t)cols};
-  return flat;
+  Tensor t = from_vector(flat, Shape{(int64_t)rows.size(), (int64_t)cols});
+  return finish(cast_raw(t, o.dtype_given ? o.dtype : natural).to(o.device), o);
 }
-}  // namespace detail
 
+Tensor tensor(std::initializer_list<float> values, Options o) {
+  Tensor t = from_vector(std::vector<float>(values));
+  return finish(cast_raw(t, o.dtype_given ? o.dtype : kFloat32).to(o.device), o);
+}
+Tensor tensor(std::initializer_list<std::initializer_list<float>> rows, Options o) {
+  return from_lists(rows, o, kFloat32);
+}
 Tensor tensor(std::initializer_list<double> values, Options o) {
-  std::vector<double> flat(values);
-  return detail::tensor_from_values(flat, Shape{(int64_t)flat.size()}, kFloat32, o);
+  Tensor t = from_vector(std::vector<double>(values));
+  return finish(cast_raw(t, o.dtype_given ? o.dtype : kFloat64).to(o.device), o);
 }
 Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, Options o) {
-  std::vector<std::vector<double>> r;
-  for (auto& row : rows) r.emplace_back(row.begin(), row.end());
-  Shape shape;
-  std::vector<double> flat = detail::flatten_rows(r, shape);
-  return detail::tensor_from_values(flat, shape, kFloat32, o);
+  return from_lists(rows, o, kFloat64);
 }
 
 Tensor scalar_tensor(Scalar v, DType dtype, Device device) {

@@ -22,35 +22,13 @@ struct Options {
   Options& with_grad(bool rg = true) { requires_grad = rg; return *this; }
 };
 
-namespace detail {
-// Builds a tensor from values given as doubles; `natural` is used unless opts names a dtype.
-Tensor tensor_from_values(const std::vector<double>& flat, const Shape& shape, DType natural, const Options& opts);
-std::vector<double> flatten_rows(const std::vector<std::vector<double>>& rows, Shape& shape);
-template <class T>
-constexpr DType natural_dtype() {
-  return std::is_same_v<T, bool> ? kBool : (std::is_integral_v<T> ? kInt64 : kFloat32);
-}
-}  // namespace detail
-
-// From C++ literals, as torch.tensor: floating values give float32 (the default dtype),
-// integers int64, bools bool, unless opts names a dtype. tensor({1.5, 2.0}),
-// tensor({{1, 2}, {3, 4}}, kFloat64), tensor({1, 2, 3}, Options(kFloat32, Device::cuda())).
-template <class T, std::enable_if_t<std::is_arithmetic_v<T>, int> = 0>
-Tensor tensor(std::initializer_list<T> values, Options opts = {}) {
-  std::vector<double> flat(values.begin(), values.end());
-  return detail::tensor_from_values(flat, Shape{(int64_t)flat.size()}, detail::natural_dtype<T>(), opts);
-}
-template <class T, std::enable_if_t<std::is_arithmetic_v<T>, int> = 0>
-Tensor tensor(std::initializer_list<std::initializer_list<T>> rows, Options opts = {}) {
-  std::vector<std::vector<double>> r;
-  for (auto& row : rows) r.emplace_back(row.begin(), row.end());
-  Shape shape;
-  std::vector<double> flat = detail::flatten_rows(r, shape);
-  return detail::tensor_from_values(flat, shape, detail::natural_dtype<T>(), opts);
-}
-// Mixed literal types ({INFINITY, 2.5}) land here.
-Tensor tensor(std::initializer_list<double> values, Options opts = {});
-Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, Options opts = {});
+// From C++ literals: tensor({1, 2, 3}) and tensor({{1, 2}, {3, 4}}) give float32 unless opts
+// names a dtype; tensor({...}, opts) with double literals and no dtype gives float64.
+// NOTE: a single-column nested list ({{1.f}, {2.f}}) is ambiguous in C++: use reshape.
+Tensor tensor(std::initializer_list<float> values, Options opts = {});
+Tensor tensor(std::initializer_list<std::initializer_list<float>> rows, Options opts = {});
+Tensor tensor(std::initializer_list<double> values, Options opts);
+Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, Options opts);
 template <class T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape);
 template <class T>

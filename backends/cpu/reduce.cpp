@@ -29,6 +29,7 @@ struct Plan {
 Plan make_plan(const View& x, uint32_t mask, const View& out) {
   Plan P;
   for (int d = 0; d < x.rank; ++d) {
+    if (x.shape[d] == 1) continue;
     if (mask & (1u << d)) {
       P.n_red *= x.shape[d];
       P.rshape[P.rr] = x.shape[d];
@@ -88,6 +89,16 @@ void reduce_rowwise(const Plan& P, const T* x, typename R::Out* out) {
   }
 }
 
+// acc[c] = step(acc[c], row_i[c]) for n rows at the given stride (vectorised across columns).
+template <class R, class T>
+void accumulate_rows(const T* __restrict x, int64_t n, int64_t stride, int64_t tw,
+                     typename R::Acc* __restrict acc) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T* __restrict row = x + i * stride;
+    for (int64_t c = 0; c < tw; ++c) acc[c] = R::step(acc[c], row[c]);
+  }
+}
+
 template <class R, class T>
 void reduce_columns(const Plan& P, const T* x, typename R::Out* out) {
   using Acc = typename R::Acc;
@@ -99,10 +110,7 @@ void reduce_columns(const Plan& P, const T* x, typename R::Out* out) {
     for (int64_t c = 0; c < tw; ++c) acc[c] = R::init();
     int64_t lo = rb * kRowBlock, hi = lo + kRowBlock < P.n_red ? lo + kRowBlock : P.n_red;
     for_runs<1>(P.rr, P.rshape, P.rst, lo, hi, [&](const int64_t* off, int64_t n, const int64_t* st) {
-      for (int64_t i = 0; i < n; ++i) {
-        const T* row = xbase + off[0] + i * st[0];
-        for (int64_t c = 0; c < tw; ++c) acc[c] = R::step(acc[c], row[c]);
-      }
+      accumulate_rows<R>(xbase + off[0], n, st[0], tw, acc);
     });
   };
   // The x and out positions of task t (outer kept index, column tile).

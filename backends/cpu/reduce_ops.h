@@ -2,9 +2,10 @@
 // type (double for float sums/products, int64 for integer ones), its identity, how one element
 // is folded in, how two partial results combine, and the final conversion to the output type.
 // reduce_run folds one strided run with 16 independent lanes (vectorisable, and a pairwise-like
-// error for sums). Internal header (not part of the public API).
+// error for sums). Internal header (not part of the public API); uses GCC vector extensions.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -15,6 +16,7 @@ namespace tapeflow::backend::cpu {
 
 template <ReduceOp op, class T>
 struct Red {
+  static constexpr ReduceOp kOp = op;
   static constexpr bool kBoolOut = op == ReduceOp::All || op == ReduceOp::Any;
   static constexpr bool kArith = op == ReduceOp::Sum || op == ReduceOp::Prod;
   using Out = std::conditional_t<kBoolOut, bool, T>;
@@ -53,10 +55,58 @@ struct Red {
   static Out finish(Acc a) { return convert<Out>(a); }
 };
 
+// Max/Min of a contiguous float run with NaN propagation, written with GCC vector extensions
+// of 16 bytes (SSE2, the x86-64 baseline): g++ does not vectorise the NaN-aware select of the
+// generic lane loop. Four vector lanes, a separate NaN mask, the lanes folded at the end.
+template <class T> struct Vec16;
+template <> struct Vec16<float> { typedef float type __attribute__((vector_size(16))); };
+template <> struct Vec16<double> { typedef double type __attribute__((vector_size(16))); };
+
+template <bool kMax, class T>
+T float_minmax_run(const T* x, int64_t n) {
+  using V = typename Vec16<T>::type;
+  using M = decltype(V{} != V{});
+  constexpr int W = int(16 / sizeof(T)), K = 4;
+  const T init = kMax ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+  V acc[K];
+  M nan[K];
+  for (int k = 0; k < K; ++k) {
+    for (int j = 0; j < W; ++j) acc[k][j] = init;
+    nan[k] = acc[k] != acc[k];  // all false
+  }
+  int64_t i = 0;
+  for (; i + K * W <= n; i += K * W) {
+    for (int k = 0; k < K; ++k) {
+      V v;
+      std::memcpy(&v, x + i + k * W, sizeof(V));
+      if constexpr (kMax) acc[k] = v > acc[k] ? v : acc[k];
+      else acc[k] = v < acc[k] ? v : acc[k];
+      nan[k] |= v != v;
+    }
+  }
+  T m = init;
+  bool any_nan = false;
+  for (int k = 0; k < K; ++k)
+    for (int j = 0; j < W; ++j) {
+      any_nan |= nan[k][j] != 0;
+      if (kMax) m = acc[k][j] > m ? acc[k][j] : m;
+      else m = acc[k][j] < m ? acc[k][j] : m;
+    }
+  for (; i < n; ++i) {
+    any_nan |= x[i] != x[i];
+    if (kMax) m = x[i] > m ? x[i] : m;
+    else m = x[i] < m ? x[i] : m;
+  }
+  return any_nan ? std::numeric_limits<T>::quiet_NaN() : m;
+}
+
 // Folds n elements x[0], x[stride], ... into an accumulator.
 template <class R, class T>
 typename R::Acc reduce_run(const T* x, int64_t n, int64_t stride) {
   using Acc = typename R::Acc;
+  if constexpr (std::is_floating_point_v<T> && (R::kOp == ReduceOp::Max || R::kOp == ReduceOp::Min)) {
+    if (stride == 1) return float_minmax_run<R::kOp == ReduceOp::Max>(x, n);
+  }
   if (stride != 1) {
     Acc acc = R::init();
     for (int64_t i = 0; i < n; ++i) acc = R::step(acc, x[i * stride]);
@@ -68,7 +118,7 @@ typename R::Acc reduce_run(const T* x, int64_t n, int64_t stride) {
   int64_t i = 0;
   for (; i + L <= n; i += L)
     for (int j = 0; j < L; ++j) lane[j] = R::step(lane[j], x[i + j]);
-  for (int j = 0; i < n; ++i, ++j) lane[j] = R::step(lane[j], x[i]);
+  for (int j = 0; j < L && i < n; ++i, ++j) lane[j] = R::step(lane[j], x[i]);  // tail < L
   for (int w = L / 2; w >= 1; w /= 2)
     for (int j = 0; j < w; ++j) lane[j] = R::combine(lane[j], lane[j + w]);
   return lane[0];

@@ -33,6 +33,11 @@ struct VecInner {
   }
 };
 
+// NOTE: whether an op has a vector kernel is its own constexpr predicate: comparing function
+// addresses with nullptr is not a constant expression under -fsanitize (the ASan build).
+constexpr bool has_vec_fn(UnaryOp op) {
+  return op == UnaryOp::Exp || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid;
+}
 constexpr VecFn vec_fn_for(UnaryOp op) {
   return op == UnaryOp::Exp ? vec_exp_f32
        : op == UnaryOp::Tanh ? vec_tanh_f32
@@ -56,7 +61,7 @@ void unary_kernel(const Loop<2>& L, DType dtype, double alpha, double beta) {
     using T = decltype(tag);
     if constexpr (is_bool_output(op)) {
       for_each(L, grain, make_map1<bool, T>([](T v) { return unary_pred<op, T>(v); }));
-    } else if constexpr (std::is_same_v<T, float> && vec_fn_for(op) != nullptr) {
+    } else if constexpr (std::is_same_v<T, float> && has_vec_fn(op)) {
       for_each(L, grain, VecInner{vec_fn_for(op)});
     } else {
       for_each(L, grain, make_map1<T, T>([alpha, beta](T v) { return unary_fn<op, T>(v, alpha, beta); }));
