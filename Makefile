@@ -3,6 +3,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 CUDA_BUILD ?= build-cuda
+CUDA_CHECK_BUILD ?= build-cuda-check
 CUDA       ?= disabled
 MESON_OPTS ?=
 DEMO_ARGS  ?=
@@ -10,7 +11,7 @@ DEMO_ARGS  ?=
 DEB_PACKAGES = meson ninja-build g++ pkg-config catch2 libopenblas-dev zlib1g-dev \
                dataset-fashion-mnist
 
-.PHONY: all deps build demo test test-unit test-install test-interactive test-asan build-cuda bench-size clean
+.PHONY: all deps build demo test test-unit test-install test-interactive test-asan build-cuda check-cuda-build bench-size clean
 
 all: build
 
@@ -55,21 +56,32 @@ bench-size: build
 	bench/compile_size.sh $(BUILD)
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer (second build directory).
+# Unoptimised, unity-built and shared-only: it is rebuilt from scratch on every CI run.
 $(ASAN_BUILD)/build.ninja:
-	meson setup $(ASAN_BUILD) -Dcuda=disabled -Dbench=false -Dbuildtype=debugoptimized \
-	  -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
+	meson setup $(ASAN_BUILD) -Dcuda=disabled -Dbench=false -Dbuildtype=debug -Dunity=on \
+	  -Ddefault_library=shared -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
 
 test-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(ASAN_BUILD)/tests/tapeflow_tests "~[slow]"
 
-# Compiles and links the CUDA backend (needs nvcc and cuBLAS; no GPU needed to build).
+# Builds the library with the CUDA backend (needs nvcc and cuBLAS; no GPU needed to build).
 $(CUDA_BUILD)/build.ninja:
 	meson setup $(CUDA_BUILD) -Dcuda=enabled -Dsamples=false -Dbench=false $(MESON_OPTS)
 
 build-cuda: deps $(CUDA_BUILD)/build.ninja
 	ninja -C $(CUDA_BUILD)
 
+# CI's quick form of build-cuda: proves the CUDA backend compiles and links (library only,
+# unoptimised host code, PTX only), in a directory of its own.
+$(CUDA_CHECK_BUILD)/build.ninja:
+	meson setup $(CUDA_CHECK_BUILD) -Dcuda=enabled -Dtests=false -Dsamples=false -Dbench=false \
+	  -Dbuildtype=plain -Dunity=on -Ddefault_library=shared \
+	  -Dcuda_gencode=arch=compute_80,code=compute_80 $(MESON_OPTS)
+
+check-cuda-build: deps $(CUDA_CHECK_BUILD)/build.ninja
+	ninja -C $(CUDA_CHECK_BUILD)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(CUDA_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CUDA_BUILD) $(CUDA_CHECK_BUILD)

@@ -57,7 +57,7 @@ Tensor log_softmax(const Tensor& x, int axis) { return tapeflow::log_softmax(x, 
 
 namespace {
 
-const std::vector<std::pair<std::string, ActivationFn>>& table() {
+const std::vector<std::pair<std::string, ActivationFn>>& activation_table() {
   namespace a = activations;
   static const std::vector<std::pair<std::string, ActivationFn>> t = {
       {"linear", a::linear},
@@ -85,7 +85,7 @@ const std::vector<std::pair<std::string, ActivationFn>>& table() {
 const std::vector<std::string>& activation_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> n;
-    for (auto& [name, f] : table()) n.push_back(name);
+    for (auto& [name, f] : activation_table()) n.push_back(name);
     return n;
   }();
   return names;
@@ -93,7 +93,7 @@ const std::vector<std::string>& activation_names() {
 
 ActivationFn get_activation(const std::string& name) {
   if (name.empty()) return activations::linear;
-  for (auto& [n, f] : table())
+  for (auto& [n, f] : activation_table())
     if (n == name) return f;
   std::string valid;
   for (auto& n : activation_names()) valid += (valid.empty() ? "" : ", ") + n;

@@ -103,7 +103,7 @@ Initializer lecun_normal() { return variance_scaling(1.0, "fan_in", "truncated_n
 }  // namespace init
 
 namespace {
-const std::vector<std::pair<std::string, Initializer (*)()>>& table() {
+const std::vector<std::pair<std::string, Initializer (*)()>>& initializer_table() {
   static const std::vector<std::pair<std::string, Initializer (*)()>> t = {
       {"zeros", [] { return init::zeros(); }},
       {"ones", [] { return init::ones(); }},
@@ -125,14 +125,14 @@ const std::vector<std::pair<std::string, Initializer (*)()>>& table() {
 const std::vector<std::string>& initializer_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> n;
-    for (auto& [name, f] : table()) n.push_back(name);
+    for (auto& [name, f] : initializer_table()) n.push_back(name);
     return n;
   }();
   return names;
 }
 
 Initializer get_initializer(const std::string& name) {
-  for (auto& [n, f] : table())
+  for (auto& [n, f] : initializer_table())
     if (n == name) return f();
   std::string valid;
   for (auto& n : initializer_names()) valid += (valid.empty() ? "" : ", ") + n;

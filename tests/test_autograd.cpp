@@ -188,6 +188,12 @@ static long resident_kb() {
 }
 
 TEST_CASE("20,000 training steps keep resident memory flat", "[autograd][memory]") {
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed blocks in quarantine, so RSS grows by design there; that build
+  // checks leaks with LeakSanitizer instead.
+  WARN("skipped under AddressSanitizer: its quarantine holds freed memory");
+  return;
+#endif
   tf::manual_seed(1);
   tf::Tensor X = tf::randn({16, 8}), Y = tf::randn({16, 1});
   tf::Tensor W1 = (tf::randn({8, 16}) * 0.3).requires_grad_(), b1 = tf::zeros({16}).requires_grad_();

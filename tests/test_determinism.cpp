@@ -1,7 +1,8 @@
 // Determinism (issue 6): two training runs with the same seed and the same thread count give
-// bitwise-identical weights. The network is sized so that every parallel path runs at 2 threads
-// (element-wise chunks, column reductions for bias gradients, multi-threaded gemm), and it
-// trains with both SGD-momentum and Adam on shuffled batches. Nothing here is timed.
+// bitwise-identical weights. Sizes are chosen so that, at 2 threads, the parallel paths run:
+// element-wise ops on (512, 512) and (512, 256) activations (past two 32K-element chunks), bias
+// gradients as column sums over 512 rows (two row blocks), multi-threaded gemm; with both
+// SGD-momentum and Adam on shuffled batches. Nothing here is timed.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -26,20 +27,20 @@ struct Run {
   float last_loss = 0;
 };
 
-// Trains a 64-256-256-10 MLP on synthetic data: 3 epochs of batch 128 over 512 samples.
+// Trains a 64-512-256-10 MLP on synthetic data: 3 epochs of batch 512 over 1024 samples.
 Run train_once(int threads, bool adam, uint64_t seed) {
   ThreadScope scope(threads);
   manual_seed(seed);
-  Tensor x = randn({512, 64});
-  Tensor y = randint(0, 10, {512});
+  Tensor x = randn({1024, 64});
+  Tensor y = randint(0, 10, {1024});
   nn::Sequential model;
-  model.add(nn::Dense(256, "tanh", true, "glorot_uniform", "zeros", 64));
+  model.add(nn::Dense(512, "tanh", true, "glorot_uniform", "zeros", 64));
   model.add(nn::Dense(256, "relu"));
   model.add(nn::Dense(10));
   std::shared_ptr<optim::Optimizer> opt;
   if (adam) opt = std::make_shared<optim::Adam>(model.parameters(), optim::AdamOptions{.lr = 1e-3});
   else opt = std::make_shared<optim::SGD>(model.parameters(), optim::SGDOptions{.lr = 0.05, .momentum = 0.9});
-  data::BatchIterator batches(x, y, 128, /*shuffle=*/true, seed);
+  data::BatchIterator batches(x, y, 512, /*shuffle=*/true, seed);
   Run run;
   Tensor xb, yb;
   for (int epoch = 0; epoch < 3; ++epoch) {
