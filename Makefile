@@ -78,7 +78,7 @@ build-cuda: deps $(CUDA_BUILD)/build.ninja
 $(CUDA_CHECK_BUILD)/build.ninja:
 	meson setup $(CUDA_CHECK_BUILD) -Dcuda=enabled -Dtests=false -Dsamples=false -Dbench=false \
 	  -Dbuildtype=plain -Dunity=on -Ddefault_library=shared \
-	  -Dcuda_gencode=arch=compute_80,code=compute_80 $(MESON_OPTS)
+	  -Dnvcc_gencode=arch=compute_80,code=compute_80 $(MESON_OPTS)
 
 check-cuda-build: deps $(CUDA_CHECK_BUILD)/build.ninja
 	ninja -C $(CUDA_CHECK_BUILD)
