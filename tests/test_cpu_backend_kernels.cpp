@@ -193,6 +193,12 @@ TEST_CASE("cpu gemm: transposes, batch broadcast, alpha/beta, degenerate sizes",
       check_gemm<double>(ta, tb, 4, 3, 6, 3, true, 0.5, 2.0);
       check_gemm<float>(ta, tb, 8, 8, 8, 40, false, 1.0, 1.0);       // small batch: pool path
       check_gemm<double>(ta, tb, 130, 70, 90, 2, false, -1.0, 0.5);  // OpenBLAS threads
+      // One row or one column: the gemv path (batch-1 inference, matrix-vector products).
+      check_gemm<float>(ta, tb, 1, 9, 7, 1, false, 1.0, 0.0);
+      check_gemm<double>(ta, tb, 6, 1, 5, 3, true, 0.5, 2.0);
+      check_gemm<float>(ta, tb, 1, 1, 4, 5, false, -1.0, 1.0);
+      check_gemm<double>(ta, tb, 1, 300, 200, 2, false, 1.0, 0.5);
+      check_gemm<float>(ta, tb, 250, 1, 120, 1, false, 2.0, 0.0);
     }
   // K == 0: C = beta * C; beta == 0 overwrites NaN.
   std::vector<float> C{1, NAN, 3, 4};
@@ -203,6 +209,12 @@ TEST_CASE("cpu gemm: transposes, batch broadcast, alpha/beta, degenerate sizes",
   std::vector<double> A{1, 2}, B{3, 4}, c1{NAN};
   cpu().gemm(tapeflow::kFloat64, false, false, 1, 1, 2, 1.0, A.data(), 2, 0, B.data(), 1, 0, 0.0, c1.data(), 1, 0, 1);
   CHECK(c1[0] == 11);
+  // gemv with beta == 0 must not keep NaN from the output's old contents (row and column forms).
+  std::vector<float> Af{1, 2, 3, 4}, row{NAN, NAN}, col{NAN, 7, NAN};
+  cpu().gemm(tapeflow::kFloat32, false, false, 1, 2, 2, 1.0, Af.data(), 2, 0, Af.data(), 2, 0, 0.0, row.data(), 2, 0, 1);
+  CHECK(row == std::vector<float>{7, 10});  // [1 2] @ [[1 2] [3 4]]
+  cpu().gemm(tapeflow::kFloat32, false, false, 2, 1, 2, 1.0, Af.data(), 2, 0, Af.data(), 2, 0, 0.0, col.data(), 2, 0, 1);
+  CHECK((col[0] == 7 && col[1] == 7 && col[2] == 15));  // [[1 2] [3 4]] @ [1 3]^T (ldb 2); C every other float (ldc 2)
   CHECK_THROWS_AS(cpu().gemm(tapeflow::kInt32, false, false, 1, 1, 1, 1.0, A.data(), 1, 0, B.data(), 1, 0, 0.0,
                              c1.data(), 1, 0, 1), tapeflow::Error);
 }

@@ -67,10 +67,12 @@ void load_locked() {
   Api api;
   api.sgemm = symbol<decltype(api.sgemm)>(handle, "cblas_sgemm");
   api.dgemm = symbol<decltype(api.dgemm)>(handle, "cblas_dgemm");
+  api.sgemv = symbol<decltype(api.sgemv)>(handle, "cblas_sgemv");
+  api.dgemv = symbol<decltype(api.dgemv)>(handle, "cblas_dgemv");
   api.set_num_threads = symbol<decltype(api.set_num_threads)>(handle, "openblas_set_num_threads");
   api.get_corename = symbol<decltype(api.get_corename)>(handle, "openblas_get_corename");
-  if (!api.sgemm || !api.dgemm)
-    fail("gemm: could not load OpenBLAS (", kLibName, "): cblas_sgemm/cblas_dgemm not found");
+  if (!api.sgemm || !api.dgemm || !api.sgemv || !api.dgemv)
+    fail("gemm: could not load OpenBLAS (", kLibName, "): cblas_sgemm/dgemm/sgemv/dgemv not found");
   if (api.set_num_threads) api.set_num_threads(pool_threads());
   g_api = api;
   g_reason = why;

@@ -12,6 +12,8 @@ namespace tapeflow::backend::cpu::blas {
 struct Api {
   decltype(&cblas_sgemm) sgemm = nullptr;
   decltype(&cblas_dgemm) dgemm = nullptr;
+  decltype(&cblas_sgemv) sgemv = nullptr;
+  decltype(&cblas_dgemv) dgemv = nullptr;
   void (*set_num_threads)(int) = nullptr;  // openblas_set_num_threads (may be absent)
   char* (*get_corename)() = nullptr;       // openblas_get_corename (may be absent)
 };

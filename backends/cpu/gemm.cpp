@@ -1,7 +1,9 @@
 // CpuBackend::gemm: row-major, strided-batched C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b]
 // through OpenBLAS (loaded at run time, blas.cpp). Small matrices in a batch run in parallel on
 // tapeflow's pool (OpenBLAS keeps such sizes single-threaded); large ones go one by one with
-// OpenBLAS's own threads. Degenerate sizes are handled here (K == 0: C = beta * C).
+// OpenBLAS's own threads. A product with one row or one column (M == 1 or N == 1: batch-1
+// inference, matrix-vector) goes to gemv, since sgemm would pack the whole other matrix for it.
+// Degenerate sizes are handled here (K == 0: C = beta * C).
 #include <climits>
 
 #include "backends/cpu/blas.h"
@@ -21,8 +23,32 @@ void scale_c(T* C, int64_t M, int64_t N, int64_t ldc, T beta) {
     for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : T(beta * C[i * ldc + j]);
 }
 
-template <class T, class Fn>
-void run_gemm(Fn fn, bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
+// C (1xN or Mx1) = alpha * op(A) @ op(B) + beta * C as one row-major gemv. With beta == 0, C is
+// cleared first: gemv scales y by beta, and 0 * NaN from fresh memory would stay NaN.
+template <class T, class Gv>
+void run_gemv(Gv gv, bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+              int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  if (M == 1) {  // y(N) = op(B)^T a; a's elements are lda apart when A is stored transposed
+    if (beta == T(0)) for (int64_t j = 0; j < N; ++j) C[j] = T(0);
+    if (tb)  // B stored N x K: y = B a
+      gv(CblasRowMajor, CblasNoTrans, blasint(N), blasint(K), alpha, B, blasint(ldb), A,
+         blasint(ta ? lda : 1), beta, C, 1);
+    else     // B stored K x N: y = B^T a
+      gv(CblasRowMajor, CblasTrans, blasint(K), blasint(N), alpha, B, blasint(ldb), A,
+         blasint(ta ? lda : 1), beta, C, 1);
+  } else {       // N == 1: y(M) = op(A) b, y's elements ldc apart
+    if (beta == T(0)) for (int64_t i = 0; i < M; ++i) C[i * ldc] = T(0);
+    if (ta)  // A stored K x M: y = A^T b
+      gv(CblasRowMajor, CblasTrans, blasint(K), blasint(M), alpha, A, blasint(lda), B,
+         blasint(tb ? 1 : ldb), beta, C, blasint(ldc));
+    else     // A stored M x K: y = A b
+      gv(CblasRowMajor, CblasNoTrans, blasint(M), blasint(K), alpha, A, blasint(lda), B,
+         blasint(tb ? 1 : ldb), beta, C, blasint(ldc));
+  }
+}
+
+template <class T, class Fn, class Gv>
+void run_gemm(Fn fn, Gv gv, bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha,
               const T* A, int64_t lda, int64_t sa, const T* B, int64_t ldb, int64_t sb,
               double beta, T* C, int64_t ldc, int64_t sc, int64_t batch) {
   if (K == 0) {
@@ -30,6 +56,8 @@ void run_gemm(Fn fn, bool ta, bool tb, int64_t M, int64_t N, int64_t K, double a
     return;
   }
   auto one = [&](int64_t b) {
+    if (M == 1 || N == 1) return run_gemv(gv, ta, tb, M, N, K, T(alpha), A + b * sa, lda,
+                                          B + b * sb, ldb, T(beta), C + b * sc, ldc);
     fn(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, blasint(M),
        blasint(N), blasint(K), T(alpha), A + b * sa, blasint(lda), B + b * sb, blasint(ldb),
        T(beta), C + b * sc, blasint(ldc));
@@ -72,11 +100,11 @@ void CpuBackend::gemm(DType dtype, bool trans_a, bool trans_b, int64_t M, int64_
   fix_ld(ldc, M, N, "ldc");
   const blas::Api& api = blas::api();
   if (dtype == DType::Float32)
-    run_gemm<float>(api.sgemm, trans_a, trans_b, M, N, K, alpha, static_cast<const float*>(A), lda,
+    run_gemm<float>(api.sgemm, api.sgemv, trans_a, trans_b, M, N, K, alpha, static_cast<const float*>(A), lda,
                     stride_a, static_cast<const float*>(B), ldb, stride_b, beta,
                     static_cast<float*>(C), ldc, stride_c, batch);
   else
-    run_gemm<double>(api.dgemm, trans_a, trans_b, M, N, K, alpha, static_cast<const double*>(A),
+    run_gemm<double>(api.dgemm, api.dgemv, trans_a, trans_b, M, N, K, alpha, static_cast<const double*>(A),
                      lda, stride_a, static_cast<const double*>(B), ldb, stride_b, beta,
                      static_cast<double*>(C), ldc, stride_c, batch);
 }
