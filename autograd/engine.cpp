@@ -112,7 +112,7 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
   while (!ready.empty()) {
     std::shared_ptr<Node> node = std::move(ready.back());
     ready.pop_back();
-    std::vector<Tensor> grads = std::move(node->grad_buffer_);
+    autograd::Grads grads = std::move(node->grad_buffer_);
     node->grad_buffer_.clear();
     if (grads.size() < node->num_outputs) grads.resize(node->num_outputs);
     bool is_acc = node->is_accumulator();
@@ -122,7 +122,7 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
           captured[c] = grads[(*captures)[c].input_nr];
     bool any = false;
     for (auto& g : grads) any |= g.defined();
-    std::vector<Tensor> in_grads;
+    autograd::Grads in_grads;
     if (any && !(captures && is_acc)) {
       in_grads = node->apply(grads);
       if (is_anomaly_enabled())

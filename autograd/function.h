@@ -14,8 +14,6 @@
 
 namespace tapeflow::autograd {
 
-using Grads = std::vector<Tensor>;
-
 bool should_record(std::initializer_list<const Tensor*> inputs);
 bool should_record(const std::vector<Tensor>& inputs);
 inline SavedTensor save(const Tensor& t) { return SavedTensor(t, false); }
@@ -27,7 +25,7 @@ struct FnNode final : Node {
   std::optional<F> fn_;
   FnNode(const char* n, F&& f) : name_(n), fn_(std::move(f)) {}
   const char* name() const override { return name_; }
-  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+  Grads apply(Grads& grads) override {
     if (!fn_)
       throw AutogradError(str_cat(
           "backward: trying to backward through the graph a second time (", name_,
@@ -44,12 +42,14 @@ void attach(const std::shared_ptr<Node>& node, const Tensor* const* inputs, size
 
 template <class F>
 void record(const char* name, std::initializer_list<const Tensor*> inputs, Tensor& out, F&& fn) {
-  auto node = std::make_shared<FnNode<std::decay_t<F>>>(name, std::forward<F>(fn));
+  auto node = std::allocate_shared<FnNode<std::decay_t<F>>>(
+      detail::SmallAllocator<FnNode<std::decay_t<F>>>(), name, std::forward<F>(fn));
   attach(node, inputs.begin(), inputs.size(), out);
 }
 template <class F>
 void record(const char* name, const std::vector<const Tensor*>& inputs, Tensor& out, F&& fn) {
-  auto node = std::make_shared<FnNode<std::decay_t<F>>>(name, std::forward<F>(fn));
+  auto node = std::allocate_shared<FnNode<std::decay_t<F>>>(
+      detail::SmallAllocator<FnNode<std::decay_t<F>>>(), name, std::forward<F>(fn));
   attach(node, inputs.data(), inputs.size(), out);
 }
 

@@ -8,11 +8,12 @@
 #include "autograd/function.h"
 #include "tensor/internal.h"
 #include "tensor/ops.h"
+#include "tensor/tls.h"
 
 namespace tapeflow {
 
 namespace {
-thread_local bool t_grad_enabled = true;
+TAPEFLOW_TLS_FAST thread_local bool t_grad_enabled = true;
 std::atomic<bool> g_anomaly{false};
 std::atomic<uint64_t> g_sequence{0};
 }  // namespace
@@ -47,7 +48,7 @@ struct AccumulateGrad final : Node {
   explicit AccumulateGrad(Tensor v) : variable(std::move(v)) {}
   const char* name() const override { return "AccumulateGrad"; }
   bool is_accumulator() const override { return true; }
-  std::vector<Tensor> apply(std::vector<Tensor>& grads) override {
+  Grads apply(Grads& grads) override {
     const Tensor& g = grads[0];
     if (!g.defined()) return {};
     AutogradMeta& m = *variable.impl()->autograd;

@@ -7,11 +7,18 @@
 #include <string>
 #include <vector>
 
+#include "tensor/small_alloc.h"
 #include "tensor/tensor.h"
 
 namespace tapeflow::autograd {
 
 struct Node;
+struct Edge;
+
+// Per-node vectors live in the small-block cache (tensor/small_alloc.h): one op records a node,
+// its edges and, in backward, its gradient vectors.
+using Grads = std::vector<Tensor, detail::SmallAllocator<Tensor>>;
+using Edges = std::vector<Edge, detail::SmallAllocator<Edge>>;
 
 // Where a gradient flows: input `input_nr` of node `fn`. `shape`/`dtype` describe the tensor
 // that was the op's input, so the engine can sum a broadcast gradient back to it.
@@ -48,10 +55,11 @@ struct AutogradMeta {
   std::shared_ptr<Node> grad_fn;
   uint32_t output_nr = 0;
   std::weak_ptr<Node> grad_accumulator;  // leaves: the AccumulateGrad node, created lazily
+  TAPEFLOW_SMALL_ALLOC_OPERATORS
 };
 
 struct Node : std::enable_shared_from_this<Node> {
-  std::vector<Edge> next;     // one per differentiable input of the forward op
+  Edges next;                 // one per differentiable input of the forward op
   uint64_t sequence_nr = 0;   // creation order (later nodes run first on ties)
   uint32_t num_outputs = 1;   // how many outputs of the forward op this node covers
   std::string anomaly_trace;  // where the forward op was recorded (anomaly mode only)
@@ -60,12 +68,12 @@ struct Node : std::enable_shared_from_this<Node> {
   // backward at a time may walk a given graph; independent graphs run concurrently.
   int pending_ = 0;
   bool visited_ = false;
-  std::vector<Tensor> grad_buffer_;
+  Grads grad_buffer_;
 
   virtual ~Node();
   virtual const char* name() const = 0;
   // grads: one per forward output (undefined when no gradient flowed). Returns one per edge.
-  virtual std::vector<Tensor> apply(std::vector<Tensor>& grads) = 0;
+  virtual Grads apply(Grads& grads) = 0;
   virtual void release() {}  // frees saved tensors after a backward without retain_graph
   virtual bool released() const { return false; }
   virtual bool is_accumulator() const { return false; }

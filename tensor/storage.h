@@ -6,6 +6,7 @@
 
 #include "tensor/device.h"
 #include "tensor/intrusive.h"
+#include "tensor/small_alloc.h"
 
 namespace tapeflow {
 
@@ -21,6 +22,7 @@ struct Storage : RefCounted {
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
+  TAPEFLOW_SMALL_ALLOC_OPERATORS
 };
 
 }  // namespace tapeflow

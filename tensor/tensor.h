@@ -47,6 +47,7 @@ struct TensorImpl : RefCounted {
   std::unique_ptr<autograd::AutogradMeta> autograd;
   TensorImpl();
   ~TensorImpl();
+  TAPEFLOW_SMALL_ALLOC_OPERATORS
 };
 
 // Sentinel for "to the end" in slices.

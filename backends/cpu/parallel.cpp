@@ -18,6 +18,7 @@
 #include "backends/cpu/blas.h"
 #include "tensor/error.h"
 #include "tensor/runtime.h"
+#include "tensor/tls.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -29,7 +30,7 @@
 namespace tapeflow::backend::cpu {
 namespace {
 
-thread_local bool t_in_region = false;
+TAPEFLOW_TLS_FAST thread_local bool t_in_region = false;
 
 // Spins (with pause) until done() or about 20 microseconds have passed; false on timeout. The
 // clock is read every 64 pauses: a pause costs from a few to ~150 cycles depending on the CPU.
