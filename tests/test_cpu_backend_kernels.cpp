@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/cpu/vec_math.h"
 #include "tensor/error.h"
 #include "tensor/runtime.h"
 #include "cpu_backend_views.h"
@@ -322,4 +323,20 @@ TEST_CASE("cpu softmax and its backward", "[cpu_backend]") {
   const double glsm[6] = {0.04598165609777171, 0.05316291736712139, -0.09914457346489314,
                           0.9987719425477746, -1.0033382062566882, 0.00456626370891372};
   for (int i = 0; i < 6; ++i) CHECK(gx[size_t(i)] == Approx(glsm[i]).epsilon(1e-12));
+}
+
+TEST_CASE("cpu vec_sum_f32: the generic lane order, bit for bit, at every length", "[cpu_backend]") {
+  std::vector<float> x(1000);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float((i * 7919) % 1013) * 0.37f - 150.0f;
+  for (int64_t n : {0, 1, 15, 16, 17, 31, 32, 33, 255, 1000}) {
+    double lane[16] = {};  // 16 double lanes, tail into lanes 0.., folded 8, 4, 2, 1 apart
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+      for (int j = 0; j < 16; ++j) lane[j] += double(x[size_t(i + j)]);
+    for (int j = 0; i < n; ++i, ++j) lane[j] += double(x[size_t(i)]);
+    for (int w = 8; w >= 1; w /= 2)
+      for (int j = 0; j < w; ++j) lane[j] += lane[j + w];
+    INFO("n = " << n);
+    CHECK(tapeflow::backend::cpu::vec_sum_f32(x.data(), n) == lane[0]);
+  }
 }

@@ -11,6 +11,7 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/loops.h"
+#include "backends/cpu/vec_math.h"
 
 namespace tapeflow::backend::cpu {
 
@@ -106,6 +107,9 @@ typename R::Acc reduce_run(const T* x, int64_t n, int64_t stride) {
   using Acc = typename R::Acc;
   if constexpr (std::is_floating_point_v<T> && (R::kOp == ReduceOp::Max || R::kOp == ReduceOp::Min)) {
     if (stride == 1) return float_minmax_run<R::kOp == ReduceOp::Max>(x, n);
+  }
+  if constexpr (std::is_same_v<T, float> && R::kOp == ReduceOp::Sum) {
+    if (stride == 1) return vec_sum_f32(x, n);  // the loop below, with AVX2 where there is one
   }
   if (stride != 1) {
     Acc acc = R::init();

@@ -69,8 +69,42 @@ double exp_shift_sum_scalar(const float* x, float* y, int64_t n, float shift) {
   return s;
 }
 
+// Sum of n floats in 16 double lanes (lane j takes x[i + j] for i = 0, 16, ...; the tail < 16
+// goes to lanes 0, 1, ...; the lanes fold pairwise, 8 apart, then 4, 2, 1): the order of the
+// generic reduction loop (reduce_ops.h), so the AVX2 version gives the same bits.
+double fold_lanes(double* lane, const float* x, int64_t i, int64_t n) {
+  for (int j = 0; i < n; ++i, ++j) lane[j] += double(x[i]);
+  for (int w = 8; w >= 1; w /= 2)
+    for (int j = 0; j < w; ++j) lane[j] = lane[j] + lane[j + w];
+  return lane[0];
+}
+double sum_scalar(const float* x, int64_t n) {
+  double lane[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) lane[j] += double(x[i + j]);
+  return fold_lanes(lane, x, i, n);
+}
+
 #if defined(TF_HAVE_X86)
 #define TF_AVX2 __attribute__((target("avx2,fma")))
+
+TF_AVX2 double sum_avx2(const float* x, int64_t n) {
+  __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm_loadu_ps(x + i)));
+    a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4)));
+    a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(_mm_loadu_ps(x + i + 8)));
+    a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(_mm_loadu_ps(x + i + 12)));
+  }
+  double lane[16];
+  _mm256_storeu_pd(lane, a0);
+  _mm256_storeu_pd(lane + 4, a1);
+  _mm256_storeu_pd(lane + 8, a2);
+  _mm256_storeu_pd(lane + 12, a3);
+  return fold_lanes(lane, x, i, n);
+}
 
 TF_AVX2 inline __m256 exp8(__m256 x) {
   // max/min return their second operand when either is NaN: NaN passes through the clamp.
@@ -177,11 +211,13 @@ TF_AVX2 double exp_shift_sum_avx2(const float* x, float* y, int64_t n, float shi
 
 using MapFn = void (*)(const float*, float*, int64_t);
 using SumFn = double (*)(const float*, float*, int64_t, float);
+using PlainSumFn = double (*)(const float*, int64_t);
 
 struct Table {
   bool avx2 = false;
   MapFn exp = exp_scalar, tanh = tanh_scalar, sigmoid = sigmoid_scalar;
   SumFn exp_shift_sum = exp_shift_sum_scalar;
+  PlainSumFn sum = sum_scalar;
   Table() {
 #if defined(TF_HAVE_X86)
     __builtin_cpu_init();
@@ -189,6 +225,7 @@ struct Table {
       avx2 = true;
       exp = exp_avx2; tanh = tanh_avx2; sigmoid = sigmoid_avx2;
       exp_shift_sum = exp_shift_sum_avx2;
+      sum = sum_avx2;
     }
 #endif
   }
@@ -206,6 +243,7 @@ void vec_sigmoid_f32(const float* x, float* y, int64_t n) { table().sigmoid(x, y
 double vec_exp_shift_sum_f32(const float* x, float* y, int64_t n, float shift) {
   return table().exp_shift_sum(x, y, n, shift);
 }
+double vec_sum_f32(const float* x, int64_t n) { return table().sum(x, n); }
 bool vec_math_uses_avx2() { return table().avx2; }
 
 }  // namespace tapeflow::backend::cpu

@@ -13,6 +13,8 @@ void vec_tanh_f32(const float* x, float* y, int64_t n);
 void vec_sigmoid_f32(const float* x, float* y, int64_t n);
 // y[i] = exp(x[i] - shift); returns the sum of the y[i] in double (softmax rows).
 double vec_exp_shift_sum_f32(const float* x, float* y, int64_t n, float shift);
+// The sum of x[0..n) in double, bit for bit the generic reduction's order (reduce_ops.h).
+double vec_sum_f32(const float* x, int64_t n);
 
 bool vec_math_uses_avx2();  // for the benchmarks' report
 
