@@ -4,20 +4,33 @@
 # clang-repl-19 (Debian clang-tools-19) is fed session.repl on stdin. Installs what it needs:
 # clang-tools-19 via apt (sudo when not root) and cppyy into a venv cached in
 # BUILD_DIR/interactive-venv. One line per interpreter, then `interactive: N passed, M failed`.
+# CPPYY_VENV=DIR puts the venv elsewhere; `check.sh --setup-cppyy` only makes that venv (CI
+# does it in the background while the library compiles, since pip builds part of cppyy).
 set -u
-if [ $# -ne 1 ] || [ ! -f "$1/build.ninja" ]; then
-  echo "usage: $0 BUILD_DIR   (a configured Meson build of tapeflow)" >&2
-  exit 2
-fi
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-build=$(cd "$1" && pwd)
-work=$build/interactive
-venv=$build/interactive-venv
 CPPYY_VERSION=3.5.0
-mkdir -p "$work"
-ninja -C "$build" libtapeflow.so >"$work/ninja.log" 2>&1 || { cat "$work/ninja.log"; exit 1; }
-lib=$build/libtapeflow.so
+setup_only=false
+if [ "${1:-}" = --setup-cppyy ] && [ -n "${CPPYY_VENV:-}" ]; then
+  setup_only=true
+elif [ $# -ne 1 ] || [ ! -f "$1/build.ninja" ]; then
+  echo "usage: $0 BUILD_DIR   (a configured Meson build of tapeflow)" >&2
+  echo "       CPPYY_VENV=DIR $0 --setup-cppyy" >&2
+  exit 2
+fi
+if $setup_only; then
+  venv=$CPPYY_VENV
+else
+  build=$(cd "$1" && pwd)
+  work=$build/interactive
+  venv=${CPPYY_VENV:-$build/interactive-venv}
+fi
+
+if ! $setup_only; then
+  mkdir -p "$work"
+  ninja -C "$build" libtapeflow.so >"$work/ninja.log" 2>&1 || { cat "$work/ninja.log"; exit 1; }
+  lib=$build/libtapeflow.so
+fi
 
 passed=0
 failed=0
@@ -86,6 +99,7 @@ run_clang_repl() {
   grep -q '^dlopen: ok' "$out" && grep -q '^caught tapeflow::Error: matmul' "$out"
 }
 
+if $setup_only; then setup_cppyy; exit $?; fi
 way "cppyy (cling) session.py" "$work/cppyy.log" run_cppyy
 way "clang-repl-19 session.repl" "$work/clang-repl.log" run_clang_repl
 echo "interactive: $passed passed, $failed failed"
