@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <limits>
 #include <numeric>
@@ -267,4 +268,29 @@ TEST_CASE("cpu where", "[cpu_backend]") {
   CHECK(o == std::vector<int64_t>{1, 0, 0, 4});
   cpu().where(mk(cond, {2, 2}, {1, 2}, tapeflow::kBool), mk(a, {2, 2}), mk(zero, {2, 2}, {0, 0}), mk(o, {2, 2}));
   CHECK(o == std::vector<int64_t>{1, 0, 0, 4});  // cond transposed: [[1,0],[0,1]]
+}
+
+// Run in a child process by the next test, with OPENBLAS_CORETYPE set (hidden: "[.]").
+TEST_CASE("blas info and a product, for the child process", "[.][blas_child]") {
+  tapeflow::Tensor a = tapeflow::arange(6, tapeflow::kFloat32).reshape({2, 3});
+  tapeflow::Tensor p = tapeflow::matmul(a, a.T());  // [[5 14] [14 50]]
+  std::printf("BLAS_INFO %s\nPRODUCT %g %g %g %g\n", tapeflow::blas_info().c_str(),
+              p.to_vector<double>()[0], p.to_vector<double>()[1], p.to_vector<double>()[2],
+              p.to_vector<double>()[3]);
+}
+
+TEST_CASE("a user's OPENBLAS_CORETYPE is never overridden", "[cpu_backend]") {
+  std::string cmd = std::string("OPENBLAS_CORETYPE=Sandybridge ") + TAPEFLOW_BUILD_DIR +
+                    "/tests/tapeflow_tests \"[blas_child]\" 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int status = pclose(p);
+  INFO(out);
+  CHECK(status == 0);
+  CHECK(out.find("(from OPENBLAS_CORETYPE=Sandybridge)") != std::string::npos);
+  CHECK(out.find("PRODUCT 5 14 14 50") != std::string::npos);
 }
