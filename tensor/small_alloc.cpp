@@ -75,7 +75,7 @@ void small_free(void* p, size_t bytes) noexcept {
     Cache* c = cache();
     if (c != gone()) {
       size_t k = class_of(bytes);
-      if (c->count[k] < kCacheBytes / ((k + 1) * kGranule)) {
+      if (c->count[k] * ((k + 1) * kGranule) < kCacheBytes) {  // no division on this path
         auto* b = static_cast<FreeBlock*>(p);
         b->next = c->head[k];
         c->head[k] = b;
