@@ -106,17 +106,24 @@ TF_AVX2 double sum_avx2(const float* x, int64_t n) {
   return fold_lanes(lane, x, i, n);
 }
 
-TF_AVX2 inline __m256 exp8(__m256 x) {
-  // max/min return their second operand when either is NaN: NaN passes through the clamp.
-  x = _mm256_min_ps(_mm256_set1_ps(kExpHi), _mm256_max_ps(_mm256_set1_ps(kExpLo), x));
-  __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(kLn2Hi), x);
+// The shared exp reduction: x = fx*ln2 + r with fx = round(x*log2 e) (ln2 in two parts); returns
+// P(r), with exp(r) = 1 + r + r^2 P(r) on |r| <= ln2/2.
+TF_AVX2 inline __m256 exp_reduce(__m256 x, __m256& fx, __m256& r) {
+  fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(kLn2Hi), x);
   r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(kLn2Lo), r);
   __m256 p = _mm256_set1_ps(kE4);
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kE3));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kE2));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kE1));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kE0));
+  return _mm256_fmadd_ps(p, r, _mm256_set1_ps(kE0));
+}
+
+TF_AVX2 inline __m256 exp8(__m256 x) {
+  // max/min return their second operand when either is NaN: NaN passes through the clamp.
+  x = _mm256_min_ps(_mm256_set1_ps(kExpHi), _mm256_max_ps(_mm256_set1_ps(kExpLo), x));
+  __m256 fx, r;
+  __m256 p = exp_reduce(x, fx, r);
   __m256 y = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
   __m256i n = _mm256_cvtps_epi32(fx);
   __m256i bias = _mm256_set1_epi32(127);
@@ -134,14 +141,8 @@ TF_AVX2 inline __m256 exp8(__m256 x) {
 // expm1(y) for y in [-18, 0]: the exp reduction y = n*ln2 + r, then 2^n * (r + r^2 Q(r)) +
 // (2^n - 1), which keeps full relative accuracy near 0 (n = 0 gives r + r^2 Q(r) exactly).
 TF_AVX2 inline __m256 expm1_neg8(__m256 y) {
-  __m256 fx = _mm256_round_ps(_mm256_mul_ps(y, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(kLn2Hi), y);
-  r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(kLn2Lo), r);
-  __m256 p = _mm256_set1_ps(kE4);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kE3));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kE2));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kE1));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kE0));
+  __m256 fx, r;
+  __m256 p = exp_reduce(y, fx, r);
   __m256 q = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);  // exp(r) - 1
   __m256 s = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23));
   return _mm256_fmadd_ps(s, q, _mm256_sub_ps(s, _mm256_set1_ps(1.0f)));
