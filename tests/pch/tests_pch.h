@@ -1,7 +1,6 @@
 // Precompiled header for the test files (tests/meson.build): Catch2 and the whole public API,
 // parsed once per build instead of once per test file. Each test file still includes what it
 // uses; this only makes those includes cheap.
-#pragma once
 #include <catch2/catch.hpp>
 
 #include <algorithm>
