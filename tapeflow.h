@@ -1,23 +1,23 @@
 // tapeflow: one include gives the whole public API.
+//   base:     Device, DType, Shape, errors, runtime settings (threads), the CUDA runtime surface
 //   tensor:   Tensor, creation (tensor, zeros, arange, randn, ...), every op, printing
 //   autograd: backward, grad, NoGradGuard, gradcheck, anomaly mode
-//   nn/optim: layers, losses, Sequential with compile/fit/evaluate/predict, optimizers
+//   nn:       modules, layers, activations, initializers, losses
+//   optim:    optimizers and learning-rate schedules
 //   data:     IDX (MNIST family), batching, safetensors
+//   training: Keras-style Model / Sequential (compile, fit, evaluate, predict), callbacks, metrics
 #pragma once
 
+#include "base/cuda.h"
+#include "base/runtime.h"
 #include "tensor/creation.h"
-#include "tensor/cuda.h"
 #include "tensor/ops.h"
-#include "tensor/runtime.h"
 #include "tensor/tensor.h"
 #include "tensor/cling_print.h"
 #include "autograd/autograd.h"
-#if __has_include("nn/nn.h")
 #include "nn/nn.h"
-#endif
-#if __has_include("optim/optim.h")
 #include "optim/optim.h"
-#endif
 #include "data/dataset.h"
 #include "data/idx.h"
 #include "data/safetensors.h"
+#include "training/training.h"

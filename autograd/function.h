@@ -10,7 +10,7 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace tapeflow::autograd {
 

@@ -8,7 +8,7 @@
 #include "autograd/function.h"
 #include "tensor/internal.h"
 #include "tensor/ops.h"
-#include "tensor/tls.h"
+#include "base/tls.h"
 
 namespace tapeflow {
 

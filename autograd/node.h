@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "tensor/small_alloc.h"
+#include "base/small_alloc.h"
 #include "tensor/tensor.h"
 
 namespace tapeflow::autograd {
@@ -15,7 +15,7 @@ namespace tapeflow::autograd {
 struct Node;
 struct Edge;
 
-// Per-node vectors live in the small-block cache (tensor/small_alloc.h): one op records a node,
+// Per-node vectors live in the small-block cache (base/small_alloc.h): one op records a node,
 // its edges and, in backward, its gradient vectors.
 using Grads = std::vector<Tensor, detail::SmallAllocator<Tensor>>;
 using Edges = std::vector<Edge, detail::SmallAllocator<Edge>>;

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace tapeflow::backend {
 

@@ -13,9 +13,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tensor/device.h"
-#include "tensor/dtype.h"
-#include "tensor/shape.h"
+#include "base/device.h"
+#include "base/dtype.h"
+#include "base/shape.h"
 
 namespace tapeflow::backend {
 

@@ -2,7 +2,7 @@
 // string, UTF-8 checked up front, with byte positions in every error message.
 #include "data/json.h"
 
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace tapeflow::data::json {
 namespace {

@@ -5,7 +5,6 @@
 #include <map>
 
 #include "autograd/grad_mode.h"
-#include "data/safetensors.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
 
@@ -125,23 +124,6 @@ void Module::load_state_dict(const NamedTensors& state, bool strict) {
   NoGradGuard no_grad;
   for (size_t i = 0; i < mine.size(); ++i)
     if (source[i] && !source[i]->is_same(mine[i].second)) mine[i].second.copy_(*source[i]);
-}
-
-void Module::save_weights(const std::string& path) const {
-  if (!built()) fail("save_weights: the ", type_name_, " is not built yet (call build() or run a batch first)");
-  data::save_safetensors(path, state_dict());
-}
-
-void Module::load_weights(const std::string& path) {
-  if (!built())
-    fail("load_weights: the ", type_name_, " is not built yet (call build() or run a batch first), so its "
-         "parameters cannot be matched against '", path, "'");
-  NamedTensors loaded = data::load_safetensors(path);
-  try {
-    load_state_dict(loaded, true);
-  } catch (const Error& e) {
-    fail("load_weights('", path, "'): ", e.what());
-  }
 }
 
 void Module::move_param_in_place(Tensor& p, Device device, DType dtype) {

@@ -1,7 +1,7 @@
 // nn::Module: the base of layers and models (PyTorch C++ frontend mechanics). A module owns
 // named parameters (leaf tensors with requires_grad) and named child modules, in registration
 // order; named_parameters() walks them recursively ("0.kernel", "fc1.bias"). state_dict,
-// load_state_dict and the safetensors weight files are loops over those names.
+// load_state_dict are loops over those names (weight files: training/weights.h).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -53,9 +53,6 @@ class Module {
   // copied; a mismatch (or, when strict, a missing or unexpected name) throws naming the
   // parameter, and the module is left unchanged.
   void load_state_dict(const NamedTensors& state, bool strict = true);
-  // safetensors files (Python's `safetensors` reads and writes them too).
-  void save_weights(const std::string& path) const;
-  void load_weights(const std::string& path);
 
   // Moves / casts every parameter in place (handles held elsewhere, e.g. by an optimizer,
   // stay valid). Layers built later are created on this device and dtype.

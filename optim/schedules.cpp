@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "optim/optimizer.h"
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace tapeflow::optim {
 

@@ -4,7 +4,7 @@
 #include <mutex>
 #include <numeric>
 
-#include "backends/functors.h"
+#include "base/philox.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
 
@@ -75,7 +75,8 @@ Tensor randperm(int64_t n, Options o) {
   std::iota(p.begin(), p.end(), 0);
   uint64_t seed = generator().seed, start = generator().take((uint64_t)n);
   for (int64_t i = n - 1; i > 0; --i) {
-    double u = backend::random_value(backend::RandomKind::Uniform, seed, start + (uint64_t)i, 0.0, 1.0);
+    Philox4 r = philox4x32(seed, start + (uint64_t)i);
+    double u = u01(r.v[0], r.v[1]);
     int64_t j = (int64_t)(u * (double)(i + 1));
     if (j > i) j = i;
     std::swap(p[i], p[j]);

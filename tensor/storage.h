@@ -4,9 +4,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tensor/device.h"
+#include "base/device.h"
 #include "tensor/intrusive.h"
-#include "tensor/small_alloc.h"
+#include "base/small_alloc.h"
 
 namespace tapeflow {
 

@@ -11,11 +11,11 @@
 #include <type_traits>
 #include <vector>
 
-#include "tensor/device.h"
-#include "tensor/dtype.h"
-#include "tensor/error.h"
+#include "base/device.h"
+#include "base/dtype.h"
+#include "base/error.h"
 #include "tensor/intrusive.h"
-#include "tensor/shape.h"
+#include "base/shape.h"
 #include "tensor/storage.h"
 
 namespace tapeflow {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "backends/backend.h"
-#include "tensor/runtime.h"
+#include "base/runtime.h"
 
 namespace cpu_test {
 

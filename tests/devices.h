@@ -7,8 +7,8 @@
 
 #include <vector>
 
-#include "tensor/cuda.h"
-#include "tensor/device.h"
+#include "base/cuda.h"
+#include "base/device.h"
 
 inline std::vector<tapeflow::Device> test_devices() {
   std::vector<tapeflow::Device> devices{tapeflow::Device::cpu()};

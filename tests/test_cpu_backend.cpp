@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "backends/backend.h"
-#include "tensor/error.h"
+#include "base/error.h"
 #include "backends/cpu/parallel.h"
-#include "tensor/runtime.h"
+#include "base/runtime.h"
 #include "cpu_backend_views.h"
 
 namespace be = tapeflow::backend;

@@ -14,8 +14,8 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/vec_math.h"
-#include "tensor/error.h"
-#include "tensor/runtime.h"
+#include "base/error.h"
+#include "base/runtime.h"
 #include "cpu_backend_views.h"
 
 namespace be = tapeflow::backend;

@@ -10,7 +10,7 @@
 #include "devices.h"
 #include "helpers.h"
 #include "autograd/grad_mode.h"
-#include "tensor/cuda.h"
+#include "base/cuda.h"
 
 using namespace tapeflow;
 using Catch::Matchers::Contains;

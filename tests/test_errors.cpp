@@ -2,7 +2,7 @@
 // std::invalid_argument) or tapeflow::IndexError (an std::out_of_range) with a message that
 // names the op and the offending shapes or values, and leaves its inputs unchanged.
 #include "helpers.h"
-#include "tensor/cuda.h"
+#include "base/cuda.h"
 
 using namespace tapeflow;
 using Catch::Contains;

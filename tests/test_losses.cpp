@@ -7,7 +7,7 @@
 
 #include "autograd/autograd.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
+#include "training/metrics.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
 

@@ -15,7 +15,7 @@
 #include "nn/nn.h"
 #include "optim/optim.h"
 #include "tensor/creation.h"
-#include "tensor/cuda.h"
+#include "base/cuda.h"
 #include "tensor/ops.h"
 
 using namespace tapeflow;

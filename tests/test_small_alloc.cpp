@@ -1,5 +1,5 @@
 // The small-block cache behind TensorImpl, Storage, AutogradMeta and tape nodes
-// (tensor/small_alloc.h): blocks keep their contents apart at every size class boundary, a
+// (base/small_alloc.h): blocks keep their contents apart at every size class boundary, a
 // block may be freed on another thread than its own (also after that thread has ended), and
 // threads that end hand their cache back. Under AddressSanitizer the same calls go to malloc.
 #include <catch2/catch.hpp>
@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "tensor/small_alloc.h"
+#include "base/small_alloc.h"
 
 using tapeflow::detail::small_alloc;
 using tapeflow::detail::small_free;

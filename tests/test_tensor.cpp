@@ -7,7 +7,7 @@
 #include <numeric>
 
 #include "helpers.h"
-#include "tensor/runtime.h"
+#include "base/runtime.h"
 
 using namespace tapeflow;
 using tftest::ints;

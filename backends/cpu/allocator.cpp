@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <new>
 
-#include "tensor/error.h"
+#include "base/error.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TF_CPU_ASAN 1

@@ -11,8 +11,8 @@
 #include <mutex>
 
 #include "backends/cpu/parallel.h"
-#include "tensor/error.h"
-#include "tensor/runtime.h"
+#include "base/error.h"
+#include "base/runtime.h"
 
 namespace tapeflow::backend::cpu::blas {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/parallel.h"
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace tapeflow::backend::cpu {
 

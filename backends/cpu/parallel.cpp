@@ -1,5 +1,5 @@
 // The persistent thread pool of the CPU backend and the process-wide thread count
-// (tensor/runtime.h). One parallel region runs at a time: a job is published as one atomic word
+// (base/runtime.h). One parallel region runs at a time: a job is published as one atomic word
 // (sequence number + chunk count), so a worker never reads the job of a region it is not part
 // of. Workers spin briefly after a job (back-to-back small ops stay cheap), then sleep on a futex.
 #include "backends/cpu/parallel.h"
@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "backends/cpu/blas.h"
-#include "tensor/error.h"
-#include "tensor/runtime.h"
-#include "tensor/tls.h"
+#include "base/error.h"
+#include "base/runtime.h"
+#include "base/tls.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>

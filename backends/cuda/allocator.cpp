@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "backends/cuda/check.h"
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace tapeflow::backend::cuda {
 

@@ -7,7 +7,7 @@
 #include "backends/cuda/elementwise.cuh"
 #include "backends/cuda/kernels.h"
 #include "backends/functors.h"
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace tapeflow::backend::cuda {
 namespace {

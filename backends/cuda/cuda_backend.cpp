@@ -5,7 +5,7 @@
 
 #include "backends/cuda/check.h"
 #include "backends/cuda/kernels.h"
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace tapeflow::backend::cuda {
 

@@ -7,8 +7,8 @@
 
 #include "backends/cuda/check.h"
 #include "backends/cuda/cuda_backend.h"
-#include "tensor/cuda.h"
-#include "tensor/error.h"
+#include "base/cuda.h"
+#include "base/error.h"
 
 namespace tapeflow::backend::cuda {
 

@@ -10,7 +10,7 @@
 #include "backends/cuda/check.h"
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/layout.h"
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace tapeflow::backend::cuda {
 namespace {

@@ -12,7 +12,7 @@
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/layout.h"
 #include "backends/functors.h"
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace tapeflow::backend::cuda {
 namespace {

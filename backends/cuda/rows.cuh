@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "backends/cuda/layout.h"
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace tapeflow::backend::cuda {
 

@@ -1,4 +1,4 @@
-// The CUDA runtime surface (tensor/cuda.h), the per-device backend registry behind
+// The CUDA runtime surface (base/cuda.h), the per-device backend registry behind
 // backend::cuda_backend(index), and the error formatting of TF_CUDA_CHECK / TF_CUBLAS_CHECK.
 // Backends are created on first use and intentionally never destroyed: tensors that outlive
 // main() may still free into them, and the CUDA runtime may already be unloading by then.
@@ -10,8 +10,8 @@
 #include "backends/cuda/check.h"
 #include "backends/cuda/cuda_backend.h"
 #include "backends/cuda/kernels.h"
-#include "tensor/cuda.h"
-#include "tensor/error.h"
+#include "base/cuda.h"
+#include "base/error.h"
 
 namespace tapeflow::backend::cuda {
 

@@ -4,8 +4,8 @@
 #include <atomic>
 
 #include "backends/backend.h"
-#include "tensor/cuda.h"
-#include "tensor/error.h"
+#include "base/cuda.h"
+#include "base/error.h"
 
 namespace tapeflow::backend {
 

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <limits>
 
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace tapeflow::plot {
 namespace {

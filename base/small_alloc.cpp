@@ -1,6 +1,6 @@
 // The per-thread small-block cache (small_alloc.h).
-#include "tensor/small_alloc.h"
-#include "tensor/tls.h"
+#include "base/small_alloc.h"
+#include "base/tls.h"
 
 #include <cstdint>
 #include <cstdlib>

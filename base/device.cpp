@@ -1,9 +1,9 @@
 // Device parsing and printing.
-#include "tensor/device.h"
+#include "base/device.h"
 
 #include <ostream>
 
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace tapeflow {
 

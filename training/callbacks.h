@@ -3,6 +3,7 @@
 // History (always added by fit), EarlyStopping, CSVLogger, LambdaCallback, ModelCheckpoint,
 // LearningRateScheduler and ReduceLROnPlateau.
 #pragma once
+#include "training/namespace.h"
 #include <cstdint>
 #include <functional>
 #include <fstream>
@@ -15,7 +16,7 @@
 #include "optim/schedules.h"
 #include "tensor/tensor.h"
 
-namespace tapeflow::nn {
+namespace tapeflow::training {
 
 class Model;
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
@@ -181,4 +182,4 @@ class ReduceLROnPlateau : public Callback {
   std::unique_ptr<optim::ReduceLROnPlateau> impl_;
 };
 
-}  // namespace tapeflow::nn
+}  // namespace tapeflow::training

@@ -1,9 +1,9 @@
 // Shape: inline small vector of dims, and its NumPy-style printing.
-#include "tensor/shape.h"
+#include "base/shape.h"
 
 #include <ostream>
 
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace tapeflow {
 

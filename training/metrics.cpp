@@ -1,11 +1,11 @@
 // Accuracy metrics: per-sample functions, accumulating Metric classes, the shape-based choice
 // behind "accuracy" and get_metric().
-#include "nn/metrics.h"
+#include "training/metrics.h"
 
 #include "autograd/grad_mode.h"
 #include "tensor/ops.h"
 
-namespace tapeflow::nn {
+namespace tapeflow::training {
 
 namespace {
 void check_rows(const char* op, const Tensor& y_true, const Tensor& y_pred) {
@@ -108,4 +108,4 @@ std::shared_ptr<Metric> get_metric(const std::string& name) {
        "sparse_categorical_accuracy");
 }
 
-}  // namespace tapeflow::nn
+}  // namespace tapeflow::training

@@ -1,6 +1,6 @@
 // Model: compile, the fit loop (validation split, shuffled batches, callbacks, progress),
 // train_step, evaluate, predict and the Keras summary table.
-#include "nn/model.h"
+#include "training/model.h"
 
 #include <cmath>
 #include <cstdio>
@@ -9,12 +9,13 @@
 
 #include "autograd/grad_mode.h"
 #include "data/dataset.h"
-#include "nn/progress.h"
+#include "training/progress.h"
+#include "training/weights.h"
 #include "optim/optim.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
 
-namespace tapeflow::nn {
+namespace tapeflow::training {
 
 OptimizerSpec::OptimizerSpec(const char* name) : ptr(optim::make_optimizer(name)) {}
 OptimizerSpec::OptimizerSpec(const std::string& name) : ptr(optim::make_optimizer(name)) {}
@@ -302,4 +303,7 @@ std::string Model::summary_string(int line_length) {
 
 void Model::summary(std::ostream* out) { (out ? *out : std::cout) << summary_string(); }
 
-}  // namespace tapeflow::nn
+void Model::save_weights(const std::string& path) const { training::save_weights(*this, path); }
+void Model::load_weights(const std::string& path) { training::load_weights(*this, path); }
+
+}  // namespace tapeflow::training

@@ -4,13 +4,14 @@
 // last dim of 1 against several classes, categorical otherwise. New metrics subclass Metric and
 // register a name in get_metric().
 #pragma once
+#include "training/namespace.h"
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "tensor/tensor.h"
 
-namespace tapeflow::nn {
+namespace tapeflow::training {
 
 // Per-sample 0/1 results (float32), for use in a hand-written loop.
 Tensor binary_accuracy(const Tensor& y_true, const Tensor& y_pred, double threshold = 0.5);
@@ -80,4 +81,4 @@ class Accuracy : public Metric {
 // By name: accuracy/acc, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy.
 std::shared_ptr<Metric> get_metric(const std::string& name);
 
-}  // namespace tapeflow::nn
+}  // namespace tapeflow::training

@@ -2,15 +2,16 @@
 // children "0", "1", ... (so parameters are "0.kernel", "0.bias", ...) and get Keras-style
 // display names ("dense", "dense_1", ...) unless they were named already.
 #pragma once
+#include "training/namespace.h"
 #include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
-#include "nn/model.h"
+#include "training/model.h"
 
-namespace tapeflow::nn {
+namespace tapeflow::training {
 
 class Sequential : public Model {
  public:
@@ -36,4 +37,4 @@ class Sequential : public Model {
   std::vector<std::shared_ptr<Module>> layers_;
 };
 
-}  // namespace tapeflow::nn
+}  // namespace tapeflow::training

@@ -1,5 +1,5 @@
 // Progress bar drawing and the per-epoch progress callback (formats follow Keras 2's Progbar).
-#include "nn/progress.h"
+#include "training/progress.h"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <iostream>
 
-namespace tapeflow::nn {
+namespace tapeflow::training {
 
 std::string format_value(double v) {
   char buf[64];
@@ -121,4 +121,4 @@ void ProgbarLogger::on_epoch_end(int epoch, Logs& logs) {
   out_->flush();
 }
 
-}  // namespace tapeflow::nn
+}  // namespace tapeflow::training

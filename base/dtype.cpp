@@ -1,9 +1,9 @@
 // DType names, parsing and promotion.
-#include "tensor/dtype.h"
+#include "base/dtype.h"
 
 #include <ostream>
 
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace tapeflow {
 

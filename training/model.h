@@ -3,6 +3,7 @@
 // fit() is made only of pieces a hand-written loop can use: data::BatchIterator, the module's
 // forward, a Loss, backward(), Optimizer::step() and callbacks.
 #pragma once
+#include "training/namespace.h"
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
@@ -11,13 +12,13 @@
 #include <utility>
 #include <vector>
 
-#include "nn/callbacks.h"
+#include "training/callbacks.h"
 #include "nn/losses.h"
-#include "nn/metrics.h"
+#include "training/metrics.h"
 #include "nn/module.h"
 #include "optim/optimizer.h"
 
-namespace tapeflow::nn {
+namespace tapeflow::training {
 
 // How verbose=1 shows progress: a redrawn bar on a terminal, one line per epoch otherwise.
 enum class ProgressStyle { Auto, Bar, Lines };
@@ -91,6 +92,10 @@ class Model : public Module {
   std::string summary_string(int line_length = 65);
   void summary(std::ostream* out = nullptr);
 
+  // The weights as a safetensors file (training/weights.h; Python's `safetensors` reads it).
+  void save_weights(const std::string& path) const;
+  void load_weights(const std::string& path);
+
   const std::shared_ptr<optim::Optimizer>& optimizer() const { return optimizer_; }
   const std::shared_ptr<Loss>& loss() const { return loss_; }
   const std::vector<std::shared_ptr<Metric>>& metrics() const { return metrics_; }
@@ -111,4 +116,4 @@ class Model : public Module {
   std::ostream* out_ = nullptr;
 };
 
-}  // namespace tapeflow::nn
+}  // namespace tapeflow::training

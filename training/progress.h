@@ -3,15 +3,16 @@
 // output: the bar on a terminal, or one line per epoch ("Epoch 3/50 - 1s - loss: 0.4123 - ...")
 // when the stream is not a terminal (logs, pipes, tests).
 #pragma once
+#include "training/namespace.h"
 #include <chrono>
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
 #include <string>
 
-#include "nn/callbacks.h"
+#include "training/callbacks.h"
 
-namespace tapeflow::nn {
+namespace tapeflow::training {
 
 // " - loss: 0.4123 - accuracy: 0.8534": %.4f, or %.4e for |v| <= 1e-3 (Keras).
 std::string format_logs(const Logs& logs);
@@ -55,4 +56,4 @@ class ProgbarLogger : public Callback {
   std::chrono::steady_clock::time_point start_;
 };
 
-}  // namespace tapeflow::nn
+}  // namespace tapeflow::training

@@ -1,9 +1,9 @@
 // Sequential: layer registration, Keras-style automatic layer names, the chained forward.
-#include "nn/sequential.h"
+#include "training/sequential.h"
 
 #include "nn/layers.h"
 
-namespace tapeflow::nn {
+namespace tapeflow::training {
 
 Sequential::Sequential(std::vector<std::shared_ptr<Module>> layers, std::string name)
     : Model("Sequential", "sequential") {
@@ -55,4 +55,4 @@ std::shared_ptr<Module> Sequential::get_layer(const std::string& name) const {
   fail("Sequential.get_layer: no layer named '", name, "' (layers: ", names, ")");
 }
 
-}  // namespace tapeflow::nn
+}  // namespace tapeflow::training

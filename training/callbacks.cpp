@@ -1,6 +1,6 @@
 // Callback implementations: Logs, History, EarlyStopping, CSVLogger, ModelCheckpoint (with
 // Keras-style path fields), LearningRateScheduler and ReduceLROnPlateau.
-#include "nn/callbacks.h"
+#include "training/callbacks.h"
 
 #include <algorithm>
 #include <charconv>
@@ -9,10 +9,10 @@
 #include <limits>
 #include <ostream>
 
-#include "nn/model.h"
+#include "training/model.h"
 #include "optim/optimizer.h"
 
-namespace tapeflow::nn {
+namespace tapeflow::training {
 
 void Logs::set(const std::string& key, double value) {
   for (auto& [k, v] : items_)
@@ -295,4 +295,4 @@ void ReduceLROnPlateau::on_epoch_end(int epoch, Logs& logs) {
   logs.set("lr", opt.lr());
 }
 
-}  // namespace tapeflow::nn
+}  // namespace tapeflow::training
