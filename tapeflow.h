@@ -21,3 +21,5 @@
 #include "data/idx.h"
 #include "data/safetensors.h"
 #include "training/training.h"
+#include "distributed/distributed.h"
+#include "distributed/sampler.h"
