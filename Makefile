@@ -9,9 +9,9 @@ MESON_OPTS ?=
 DEMO_ARGS  ?=
 
 DEB_PACKAGES = meson ninja-build g++ pkg-config catch2 libopenblas-dev zlib1g-dev \
-               dataset-fashion-mnist
+               dataset-fashion-mnist libopenmpi-dev openmpi-bin bc
 
-.PHONY: all deps build demo test test-unit test-install test-interactive test-asan build-cuda check-cuda-build bench-size clean
+.PHONY: all deps build demo test test-unit test-install test-interactive test-distributed test-asan build-cuda check-cuda-build bench-size clean
 
 all: build
 
@@ -41,7 +41,7 @@ demo: build
 
 # Every test: the Catch2 suite (units, gradcheck, samples' output), then building outside
 # programs against the installed library, then the interpreter sessions (cppyy, clang-repl).
-test: test-unit test-install test-interactive
+test: test-unit test-install test-interactive test-distributed
 
 test-unit: build
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(BUILD)/tests/tapeflow_tests
@@ -51,6 +51,10 @@ test-install: build
 
 test-interactive: build
 	samples/interactive/check.sh $(BUILD)
+
+# tapeflow::distributed under mpirun -np 2 (collectives, DataParallel equivalence, failures).
+test-distributed: build
+	tests/distributed/check.sh $(BUILD)
 
 bench-size: build
 	bench/compile_size.sh $(BUILD)
