@@ -9,7 +9,7 @@ MESON_OPTS ?=
 DEMO_ARGS  ?=
 
 DEB_PACKAGES = meson ninja-build g++ pkg-config catch2 libopenblas-dev zlib1g-dev \
-               dataset-fashion-mnist libopenmpi-dev openmpi-bin bc
+               dataset-fashion-mnist libopenmpi-dev openmpi-bin bc iproute2
 
 .PHONY: all deps build demo test test-unit test-install test-interactive test-distributed test-asan build-cuda check-cuda-build bench-size clean
 

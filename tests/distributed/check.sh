@@ -46,6 +46,36 @@ expect "rank 1 raises mid-training: job ends with an error" fail 30 "raised on p
   "${MPIRUN[@]}" "$build/tests/dist_train" throw-at 5
 expect "rank 1 stalls: rank 0 aborts after the 5 s timeout" fail 30 "waited 5 s" \
   env TAPEFLOW_DISTRIBUTED_TIMEOUT=5 "${MPIRUN[@]}" -x TAPEFLOW_DISTRIBUTED_TIMEOUT "$build/tests/dist_train" stall-at 5
+
+# Two "machines": two network namespaces joined by a veth pair, one rank in each, Open MPI's TCP
+# transport bound to that link, and an rsh agent that "logs in" with `ip netns exec` (on real
+# hosts it is ssh: README "Training across processes"). Needs root (CI runs as root).
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip netns add "tf$$a" 2>/dev/null; then
+  a=tf$$a b=tf$$b tmp=$(mktemp -d)
+  cleanup() { ip netns del "$a" 2>/dev/null; ip netns del "$b" 2>/dev/null; rm -rf "$tmp"; }
+  trap cleanup EXIT
+  ip netns add "$b"
+  ip link add "v$$a" type veth peer name "v$$b"
+  ip link set "v$$a" netns "$a"; ip link set "v$$b" netns "$b"
+  ip -n "$a" addr add 10.77.0.1/24 dev "v$$a"; ip -n "$b" addr add 10.77.0.2/24 dev "v$$b"
+  for ns in "$a" "$b"; do ip -n "$ns" link set lo up; done
+  ip -n "$a" link set "v$$a" up; ip -n "$b" link set "v$$b" up
+  cat >"$tmp/agent" <<AGENT
+#!/bin/sh
+while [ \$# -gt 0 ]; do case "\$1" in -*) shift;; *) break;; esac; done
+host=\$1; shift
+case "\$host" in 10.77.0.1) ns=$a;; 10.77.0.2) ns=$b;; *) echo "agent: unknown host \$host" >&2; exit 1;; esac
+exec ip netns exec "\$ns" sh -c "\$*"
+AGENT
+  chmod +x "$tmp/agent"
+  printf '10.77.0.1 slots=1\n10.77.0.2 slots=1\n' >"$tmp/hostfile"
+  expect "two hosts (netns + veth, TCP): DataParallel = 1 process" 0 60 "ranks hold identical parameters: ok" \
+    ip netns exec "$a" mpirun -np 2 --hostfile "$tmp/hostfile" --mca plm_rsh_agent "$tmp/agent" \
+      --mca oob_tcp_if_include 10.77.0.0/24 --mca btl_tcp_if_include 10.77.0.0/24 --mca btl self,tcp \
+      --bind-to none "$build/tests/dist_train" equivalence float32
+else
+  echo "  two hosts (netns + veth): skipped (needs root and iproute2's ip netns)"
+fi
 rm -f "$log"
 echo "distributed: $passed passed, $failed failed"
 [ "$failed" = 0 ]
