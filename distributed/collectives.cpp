@@ -114,7 +114,7 @@ void all_reduce(Tensor& t, ReduceOp op) {
   check_signatures(detail::signature_of(kAllReduce, t, 0, op), "all_reduce");
   NoGradGuard no_grad;
   Tensor buf = t.contiguous();
-  if (world_size() > 1) {
+  if (world_size() > 1 || t.device().is_cuda()) {  // (NCCL runs for one process too: GPU self-test)
     if (t.device().is_cuda()) {
       detail::nccl_all_reduce(buf, op);
     } else {
@@ -134,7 +134,7 @@ void broadcast(Tensor& t, int root) {
   if (root < 0 || root >= world_size())
     fail("distributed::broadcast: root ", root, " is not a rank of this world of ", world_size());
   check_signatures(detail::signature_of(kBroadcast, t, root, ReduceOp::Sum), "broadcast");
-  if (world_size() == 1) return;
+  if (world_size() == 1 && !t.device().is_cuda()) return;
   NoGradGuard no_grad;
   Tensor buf = t.contiguous();
   if (t.device().is_cuda()) {

@@ -28,7 +28,39 @@ static bool throws_with(const std::function<void()>& f, const std::string& needl
   return false;
 }
 
-int main() {
+// `collectives cuda` (tests/gpu/check.sh, any world size, also 1 process without mpirun): the
+// NCCL path on CUDA tensors.
+static int cuda_self_test() {
+  int r = dist::rank(), n = dist::world_size();
+  if (tf::cuda::device_count() == 0) {
+    std::printf("cuda collectives: no CUDA device (%s)\n", tf::cuda::is_built() ? "built with CUDA" : "built without CUDA");
+    dist::finalize();
+    return 2;
+  }
+  tf::Device dev = tf::Device::cuda(dist::local_rank() % tf::cuda::device_count());
+  double tri = n * (n + 1) / 2.0;
+  tf::Tensor t = tf::ones({1000}, tf::Options(tf::kFloat32, dev)) * float(r + 1);
+  dist::all_reduce(t);
+  check(close_to(t.cpu().narrow(0, 0, 2), {tri, tri}), "NCCL all_reduce sum on " + dev.str());
+  t = tf::ones({3}, tf::Options(tf::kFloat64, dev)) * double(r + 1);
+  dist::all_reduce(t, dist::ReduceOp::Mean);
+  check(close_to(t.cpu(), {tri / n, tri / n, tri / n}), "NCCL all_reduce mean float64");
+  t = tf::full({2}, double(r + 7), tf::Options(tf::kFloat32, dev));
+  dist::broadcast(t, 0);
+  check(close_to(t.cpu(), {7, 7}), "NCCL broadcast");
+  tf::Tensor g = dist::all_gather(tf::full({2}, double(r), tf::Options(tf::kFloat32, dev)));
+  check(g.shape() == tf::Shape{n, 2} && close_to(g.cpu().select(1, 0), [&] { std::vector<double> v; for (int q = 0; q < n; ++q) v.push_back(q); return v; }()),
+        "NCCL all_gather");
+  std::printf("[rank %d] cuda collectives: %s\n", r, failures ? "FAILED" : "passed");
+  dist::finalize();
+  return failures ? 1 : 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "cuda") {
+    dist::init(false);
+    return cuda_self_test();
+  }
   dist::init();
   int r = dist::rank(), n = dist::world_size();
   check(n == 2, "world of 2 (got " + std::to_string(n) + ")");

@@ -18,7 +18,7 @@ BUILD="$ROOT/build-gpu-check"
 DATA=${TAPEFLOW_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 DEBS=""
 LOGS=${OUT:-}
-APT_PKGS="meson ninja-build catch2 libopenblas-dev zlib1g-dev pkg-config"
+APT_PKGS="meson ninja-build catch2 libopenblas-dev zlib1g-dev pkg-config libopenmpi-dev openmpi-bin"
 DEB_PKGS="catch2 libopenblas-dev libopenblas0 libopenblas0-pthread libopenblas-pthread-dev
           libgfortran5 zlib1g-dev pkg-config pkgconf pkgconf-bin libpkgconf3 meson ninja-build"
 
@@ -182,6 +182,20 @@ elif [ -x "$BENCH" ]; then
   row "bench --device cuda" "$([ $rc = 0 ] && echo ok || echo "FAIL($rc)")" "${t}s" "numbers in $LOGS/bench.log (below)"
 else
   row "bench --device cuda" "skipped" "-" "bench/tapeflow_bench not built (no GPU benchmark yet)"
+fi
+
+# ---- NCCL (issue 14): a one-GPU all-reduce/broadcast/all_gather self-test, one process ----
+DIST="$BUILD/tests/dist_collectives"
+if [ -x "$DIST" ]; then
+  say "NCCL self-test (dist_collectives cuda)"
+  t0=$(now)
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout "$(cap 60)" "$DIST" cuda >"$LOGS/nccl.log" 2>&1
+  rc=$?
+  t=$(( $(now) - t0 ))
+  tail -8 "$LOGS/nccl.log"
+  row "NCCL self-test (1 GPU)" "$([ $rc = 0 ] && echo ok || echo "FAIL($rc)")" "${t}s" "$(tail -1 "$LOGS/nccl.log")"
+else
+  row "NCCL self-test (1 GPU)" "skipped" "-" "built without MPI (libopenmpi-dev) or without NCCL"
 fi
 
 # ---- summary ----
