@@ -20,4 +20,5 @@
 #include "data/dataset.h"
 #include "data/idx.h"
 #include "data/safetensors.h"
+#include "data/scaler.h"
 #include "training/training.h"
