@@ -20,6 +20,7 @@
 #include "data/dataset.h"
 #include "data/idx.h"
 #include "data/safetensors.h"
+#include "data/scaler.h"
 #include "training/training.h"
 #include "distributed/distributed.h"
 #include "distributed/sampler.h"

@@ -3,6 +3,8 @@
 // built they use the fused *Grad kernels.
 #include <cmath>
 
+#include <algorithm>
+
 #include "autograd/elementwise_forward.h"
 #include "autograd/function.h"
 #include "tensor/creation.h"
@@ -203,6 +205,34 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
       return {where(c, gs[0], z), where(c, z, gs[0])};
     });
   return y;
+}
+
+namespace {
+// A C++ number as a weak 0-d operand on the other operand's device.
+Tensor number_beside(Scalar s, const Tensor& other) {
+  Tensor t = wrap(s);
+  if (other.defined() && other.device() != t.device()) {
+    t = t.to(other.device());
+    t.impl()->wrapped_number = true;
+  }
+  return t;
+}
+}  // namespace
+
+Tensor where(const Tensor& cond, const Tensor& a, Scalar b) {
+  detail::check_defined("where", a);
+  return where(cond, a, number_beside(b, a));
+}
+Tensor where(const Tensor& cond, Scalar a, const Tensor& b) {
+  detail::check_defined("where", b);
+  return where(cond, number_beside(a, b), b);
+}
+Tensor where(const Tensor& cond, Scalar a, Scalar b) {
+  detail::check_defined("where", cond);
+  auto kind = [](Scalar s) { return s.kind == Scalar::Kind::Bool ? 0 : s.kind == Scalar::Kind::Int ? 1 : 2; };
+  int k = std::max(kind(a), kind(b));
+  DType dt = k == 0 ? kBool : k == 1 ? kInt64 : kFloat32;
+  return where(cond, scalar_tensor(a, dt, cond.device()), scalar_tensor(b, dt, cond.device()));
 }
 
 }  // namespace tapeflow

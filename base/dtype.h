@@ -42,6 +42,10 @@ template <> struct dtype_of<int64_t> { static constexpr DType value = DType::Int
 template <> struct dtype_of<float> { static constexpr DType value = DType::Float32; };
 template <> struct dtype_of<double> { static constexpr DType value = DType::Float64; };
 template <class T> constexpr DType dtype_v = dtype_of<T>::value;
+// The C++ types of tapeflow's elements: bool, uint8_t, int32_t, int64_t, float, double. A call
+// such as from_vector(std::vector<unsigned>) or data_ptr<size_t>() fails to compile naming it.
+template <class T>
+concept ElementType = requires { dtype_of<T>::value; };
 
 // Calls f(T{}) with the C++ type of t: dispatch over every dtype.
 template <class F>

@@ -50,6 +50,8 @@ struct Axes {
   bool all = true;
   Axes() = default;
   Axes(int a) : axes{a}, all(false) {}
+  // a.std(true) or a.sum(false) must not compile as "axis 1" / "axis 0".
+  Axes(bool) = delete;
   Axes(std::initializer_list<int> a) : axes(a), all(false) {}
   Axes(std::vector<int> a) : axes(std::move(a)), all(false) {}
 };

@@ -20,7 +20,7 @@ struct Data {
 // The seed's preprocessing ((p/255 - 0.5) * 2, per-pixel mean, one global std).
 Data load_data(const bench::Options& opt) {
   tf::data::MnistData raw = tf::data::load_mnist(opt.data_dir);
-  tf::data::Standardizer st;
+  tf::data::PixelStandardizer st;
   st.fit(raw.train_images);
   Data d;
   d.x_train = st.transform(raw.train_images);

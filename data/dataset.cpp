@@ -13,7 +13,7 @@
 namespace tapeflow::data {
 namespace {
 
-// Rows per step in Standardizer: keeps the float64 temporaries near 64 MB for 28x28 images.
+// Rows per step in PixelStandardizer: keeps the float64 temporaries near 64 MB for 28x28 images.
 constexpr int64_t kChunkRows = 10000;
 
 // Images (N, ...) flattened to (N, pixels).
@@ -73,10 +73,13 @@ Tensor to_categorical(const Tensor& labels, int64_t num_classes) {
   return eq(lab.unsqueeze(1), classes.unsqueeze(0)).astype(kFloat32);
 }
 
-void Standardizer::fit(const Tensor& train_images) {
-  Tensor flat = flatten_images(train_images, "Standardizer::fit");
+void PixelStandardizer::fit(const Tensor& train_images) {
+  Tensor flat = flatten_images(train_images, "PixelStandardizer::fit");
+  if (train_images.dtype() != kUInt8)
+    fail("PixelStandardizer::fit: expects uint8 images (pixel values 0..255), got ", train_images.dtype(),
+         "; for float features (tabular data) use data::StandardScaler, which scales each feature");
   int64_t n = flat.size(0), pixels = flat.size(1);
-  if (n == 0 || pixels == 0) fail("Standardizer::fit: no training pixels, images have shape ", train_images.shape());
+  if (n == 0 || pixels == 0) fail("PixelStandardizer::fit: no training pixels, images have shape ", train_images.shape());
   // Pass 1: per-pixel mean of the scaled images (float64 sums over chunks of rows).
   Tensor total = zeros(Shape{pixels}, Options(kFloat64, flat.device()));
   for (int64_t r = 0; r < n; r += kChunkRows)
@@ -90,17 +93,19 @@ void Standardizer::fit(const Tensor& train_images) {
     squares += (c * c).sum().item<double>();
   }
   double s = std::sqrt(squares / (double(n) * double(pixels)));
-  if (!(s > 0.0)) fail("Standardizer::fit: every training pixel has the same value (std = 0)");
+  if (!(s > 0.0)) fail("PixelStandardizer::fit: every training pixel has the same value (std = 0)");
   mean = pixel_mean;
   std = s;
 }
 
-Tensor Standardizer::transform(const Tensor& images) const {
-  if (!mean.defined()) fail("Standardizer::transform: call fit() first");
-  Tensor flat = flatten_images(images, "Standardizer::transform");
+Tensor PixelStandardizer::transform(const Tensor& images) const {
+  if (!mean.defined()) fail("PixelStandardizer::transform: call fit() first");
+  Tensor flat = flatten_images(images, "PixelStandardizer::transform");
+  if (images.dtype() != kUInt8)
+    fail("PixelStandardizer::transform: expects uint8 images (pixel values 0..255), got ", images.dtype());
   int64_t n = flat.size(0), pixels = flat.size(1);
   if (pixels != mean.numel())
-    fail("Standardizer::transform: images of shape ", images.shape(), " have ", pixels,
+    fail("PixelStandardizer::transform: images of shape ", images.shape(), " have ", pixels,
          " pixels each, but fit() saw ", mean.numel());
   Tensor m = mean.device() == flat.device() ? mean : mean.to(flat.device());
   if (n == 0) return empty(Shape{0, pixels}, Options(kFloat32, flat.device()));

@@ -13,8 +13,9 @@ Tensor to_categorical(const Tensor& labels, int64_t num_classes = -1);
 
 // The seed's preprocessing of uint8 images: x = (p/255 - 0.5) * 2, then centred by the
 // per-pixel mean of the training set and divided by the single std of the whole training set.
-// Images are flattened to (N, pixels) float32.
-struct Standardizer {
+// Images are flattened to (N, pixels) float32. Only for uint8 pixels (it throws otherwise): for
+// float features use StandardScaler (data/scaler.h), which scales each feature on its own.
+struct PixelStandardizer {
   // NOTE: as the seed does (np.mean(X, axis=0), np.std(X)): the mean is per pixel, the std is
   // one population std over every scaled training pixel about their global mean. Both are
   // computed in float64 over chunks of rows; transform() returns float32.
@@ -23,6 +24,9 @@ struct Standardizer {
   void fit(const Tensor& train_images);
   Tensor transform(const Tensor& images) const;
 };
+// The name before the pixel-only scaler was named for what it does.
+using Standardizer [[deprecated("data::Standardizer is data::PixelStandardizer (uint8 images); for float "
+                                "features use data::StandardScaler")]] = PixelStandardizer;
 
 // Iterates (x, y) batches over the first dim; reshuffles each epoch when shuffle is on, from its
 // own seeded stream (independent of the global generator and the thread count).

@@ -46,7 +46,10 @@ Tensor Dense::forward(const Tensor& x) {
   if (in != kernel_.size(0))
     fail("Dense(", units_, "): input shape ", x.shape(), " does not match the kernel ", kernel_.shape(),
          ": last dim ", in, " != ", kernel_.size(0));
-  Tensor x2 = x.dim() == 2 ? x : x.reshape(Shape{-1, in});
+  // As Keras does, the input is cast to the layer's dtype (a float64 batch into a float32 layer
+  // computes in float32; integer inputs become float): never silently promoted math.
+  Tensor xc = x.dtype() == kernel_.dtype() ? x : x.astype(kernel_.dtype());
+  Tensor x2 = xc.dim() == 2 ? xc : xc.reshape(Shape{-1, in});
   Tensor y = use_bias_ ? addmm(bias_, x2, kernel_) : matmul(x2, kernel_);
   if (x.dim() != 2) {
     Shape s = x.shape();

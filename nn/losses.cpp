@@ -15,7 +15,9 @@ namespace {
 // prediction's shape and dtype.
 Tensor match_target(const char* op, const Tensor& y_true, const Tensor& y_pred) {
   if (!y_true.defined() || !y_pred.defined()) fail(op, ": got an undefined tensor");
-  if (!is_floating(y_pred.dtype())) fail(op, ": y_pred must be floating point, got ", y_pred.dtype());
+  if (!is_floating(y_pred.dtype()))
+    fail(op, ": y_pred must be floating point, got ", y_pred.dtype(),
+         " (Keras-named losses take (y_true, y_pred); nn::functional's PyTorch-named ones take (input, target))");
   if (y_true.device() != y_pred.device())
     fail(op, ": y_true is on ", y_true.device(), " but y_pred is on ", y_pred.device());
   Tensor t = y_true;
@@ -34,6 +36,17 @@ Tensor match_target(const char* op, const Tensor& y_true, const Tensor& y_pred) 
 
 // Mean over the last axis for rank >= 2; one value per element otherwise.
 Tensor mean_last(const Tensor& x) { return x.dim() >= 2 ? mean(x, -1) : x; }
+
+// Probabilities must lie in [0, 1]: logits (or swapped arguments) given as y_pred would
+// otherwise be clipped into a silently wrong loss.
+void check_probabilities(const char* op, const Tensor& y_pred) {
+  if (y_pred.numel() == 0) return;
+  NoGradGuard no_grad;
+  double lo = y_pred.min().item<double>(), hi = y_pred.max().item<double>();
+  if (!(lo >= -1e-6 && hi <= 1.0 + 1e-6))
+    fail(op, ": y_pred must hold probabilities in [0, 1] (or pass from_logits=true), got values in [", lo, ", ",
+         hi, "]; Keras-named losses take (y_true, y_pred)");
+}
 
 void check_class_axis(const char* op, const Tensor& y_pred) {
   if (y_pred.dim() < 1 || y_pred.size(-1) < 1)
@@ -75,6 +88,7 @@ Tensor binary_crossentropy(const Tensor& y_true, const Tensor& y_pred, bool from
     const Tensor& x = y_pred;
     per = relu(x) - x * t + log1p(exp(-abs(x)));
   } else {
+    check_probabilities("binary_crossentropy", y_pred);
     Tensor p = clamp(y_pred, kLossEpsilon, 1.0 - kLossEpsilon);
     per = -(t * log(p) + (1.0 - t) * log(1.0 - p));
   }
@@ -88,6 +102,7 @@ Tensor categorical_crossentropy(const Tensor& y_true, const Tensor& y_pred, bool
          y_pred.shape(), "; they must match (use sparse_categorical_crossentropy for integer labels)");
   Tensor t = match_target("categorical_crossentropy", y_true, y_pred);
   if (from_logits) return reduce_loss(softmax_cross_entropy(y_pred, t, -1), r);
+  check_probabilities("categorical_crossentropy", y_pred);
   Tensor p = y_pred / sum(y_pred, -1, true);
   p = clamp(p, kLossEpsilon, 1.0 - kLossEpsilon);
   return reduce_loss(-sum(t * log(p), -1), r);
@@ -95,6 +110,9 @@ Tensor categorical_crossentropy(const Tensor& y_true, const Tensor& y_pred, bool
 
 Tensor sparse_categorical_crossentropy(const Tensor& y_true, const Tensor& y_pred, bool from_logits, Reduction r) {
   const char* op = "sparse_categorical_crossentropy";
+  if (y_pred.defined() && !is_floating(y_pred.dtype()))
+    fail(op, ": y_pred must be floating point, got ", y_pred.dtype(), " of shape ", y_pred.shape(),
+         " (Keras-named losses take (y_true, y_pred))");
   check_class_axis(op, y_pred);
   if (!y_true.defined()) fail(op, ": got an undefined tensor");
   if (y_true.device() != y_pred.device())
@@ -119,6 +137,7 @@ Tensor sparse_categorical_crossentropy(const Tensor& y_true, const Tensor& y_pre
     if (lo < 0 || hi >= classes)
       fail(op, ": labels must be in [0, ", classes, "), got values in [", lo, ", ", hi, "]");
   }
+  if (!from_logits) check_probabilities(op, y_pred);
   Tensor logits = from_logits ? y_pred : log(clamp(y_pred, kLossEpsilon, 1.0 - kLossEpsilon));
   Tensor flat = cross_entropy(logits.reshape(Shape{-1, classes}), labels.reshape(Shape{-1}));
   return reduce_loss(flat.reshape(want), r);

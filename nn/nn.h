@@ -5,5 +5,6 @@
 #include "nn/activations.h"
 #include "nn/init.h"
 #include "nn/layers.h"
+#include "nn/functional.h"
 #include "nn/losses.h"
 #include "nn/module.h"

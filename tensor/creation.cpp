@@ -34,7 +34,7 @@ Tensor from_blob(void* data, const Shape& shape, DType dtype) {
   return Tensor(std::move(impl));
 }
 
-template <class T>
+template <ElementType T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape) {
   if ((int64_t)values.size() != shape.numel())
     fail("from_vector: ", values.size(), " values do not fill shape ", shape, " (", shape.numel(), " elements)");

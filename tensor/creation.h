@@ -29,9 +29,9 @@ Tensor tensor(std::initializer_list<float> values, Options opts = {});
 Tensor tensor(std::initializer_list<std::initializer_list<float>> rows, Options opts = {});
 Tensor tensor(std::initializer_list<double> values, Options opts);
 Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, Options opts);
-template <class T>
+template <ElementType T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape);
-template <class T>
+template <ElementType T>
 Tensor from_vector(const std::vector<T>& values) { return from_vector(values, Shape{(int64_t)values.size()}); }
 // Copies numel(shape) elements of type `dtype` from host memory.
 Tensor from_blob_copy(const void* data, const Shape& shape, DType dtype, Device device = Device::cpu());

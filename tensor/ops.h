@@ -52,6 +52,11 @@ Tensor ge(const Tensor& a, const Tensor& b);
 Tensor logical_and(const Tensor& a, const Tensor& b);
 Tensor logical_or(const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+// Scalar forms (PyTorch's): a number takes the tensor's dtype where it fits (where(c, x, 0.0f)
+// keeps x's float32); two numbers give int64, float32 or bool.
+Tensor where(const Tensor& cond, const Tensor& a, Scalar b);
+Tensor where(const Tensor& cond, Scalar a, const Tensor& b);
+Tensor where(const Tensor& cond, Scalar a, Scalar b);
 // Scalar forms (wrap the number as a 0-d tensor).
 Tensor wrap(Scalar s);
 #define TAPEFLOW_SCALAR_FORMS(FN)                                                     \

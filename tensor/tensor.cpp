@@ -157,7 +157,7 @@ void* Tensor::raw_data() const {
   return static_cast<char*>(impl_->storage->data) + impl_->offset * (int64_t)dtype_size(dtype());
 }
 
-template <class T>
+template <ElementType T>
 T* Tensor::data_ptr() const {
   check_defined("data_ptr", *this);
   if (dtype() != dtype_v<T>)
@@ -167,7 +167,7 @@ T* Tensor::data_ptr() const {
   return static_cast<T*>(raw_data());
 }
 
-template <class T>
+template <ElementType T>
 std::vector<T> Tensor::to_vector() const {
   check_defined("to_vector", *this);
   Tensor c = cast_raw(detach(), dtype_v<T>).to(Device::cpu()).contiguous();
@@ -175,18 +175,23 @@ std::vector<T> Tensor::to_vector() const {
   return std::vector<T>(p, p + c.numel());
 }
 
+namespace {
 template <class T>
-T Tensor::item() const {
-  check_defined("item", *this);
-  if (numel() != 1)
-    fail("item: a tensor with ", numel(), " elements cannot be converted to a scalar (shape ", shape(), ")");
-  return to_vector<T>()[0];
+T item_of(const Tensor& t) {
+  check_defined("item", t);
+  if (t.numel() != 1)
+    fail("item: a tensor with ", t.numel(), " elements cannot be converted to a scalar (shape ", t.shape(), ")");
+  return t.to_vector<T>()[0];
 }
+}  // namespace
+
+bool Tensor::item_as_bool() const { return item_of<bool>(*this); }
+int64_t Tensor::item_as_int64() const { return item_of<int64_t>(*this); }
+double Tensor::item_as_double() const { return item_of<double>(*this); }
 
 #define TAPEFLOW_INSTANTIATE_ACCESS(T)                   \
   template T* Tensor::data_ptr<T>() const;               \
-  template std::vector<T> Tensor::to_vector<T>() const;  \
-  template T Tensor::item<T>() const;
+  template std::vector<T> Tensor::to_vector<T>() const;
 TAPEFLOW_INSTANTIATE_ACCESS(bool)
 TAPEFLOW_INSTANTIATE_ACCESS(uint8_t)
 TAPEFLOW_INSTANTIATE_ACCESS(int32_t)

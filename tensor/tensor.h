@@ -78,9 +78,18 @@ class Tensor {
   Tensor clone() const;       // always a fresh contiguous copy (recorded by autograd)
 
   // ---- access ----
-  template <class T> T item() const;                 // exactly one element, converted to T
-  template <class T> std::vector<T> to_vector() const;  // all elements in row-major order
-  template <class T> T* data_ptr() const;            // contiguous CPU tensors of dtype T only
+  // Exactly one element, converted to T: any arithmetic type (item<size_t>() too).
+  template <class T> T item() const {
+    static_assert(std::is_arithmetic_v<T>, "Tensor::item<T>: T must be bool, an integer or a floating-point type");
+    if constexpr (std::is_same_v<T, bool>) return item_as_bool();
+    else if constexpr (std::is_floating_point_v<T>) return static_cast<T>(item_as_double());
+    else return static_cast<T>(item_as_int64());
+  }
+  bool item_as_bool() const;
+  int64_t item_as_int64() const;
+  double item_as_double() const;
+  template <ElementType T> std::vector<T> to_vector() const;  // all elements in row-major order
+  template <ElementType T> T* data_ptr() const;  // contiguous CPU tensors of dtype T only
   void* raw_data() const;                            // pointer to the first element (any device)
   Tensor astype(DType t) const;
   Tensor to(DType t) const { return astype(t); }

@@ -205,7 +205,7 @@ TEST_CASE("load_mnist reads the installed Fashion-MNIST", "[data]") {
 
   // The seed's standardisation: NumPy gives np.std(X_train) = 0.7060484890298449 and
   // per-pixel means -0.9999937254901959 (pixel 0) and -0.17887071895422815 (pixel 400).
-  data::Standardizer st;
+  data::PixelStandardizer st;
   st.fit(d.train_images);
   CHECK(st.std == Approx(0.7060484890298449).epsilon(1e-12));
   CHECK(st.mean.shape() == Shape{784});
@@ -246,7 +246,7 @@ TEST_CASE("Standardizer on a hand example", "[data]") {
   // Pixels [[0, 255, 51], [255, 255, 102]] scale to [[-1, 1, -0.6], [1, 1, -0.2]]:
   // per-pixel mean [0, 1, -0.4]; global mean 0.2; std = sqrt(4.16 / 6) = 0.8326663997864531.
   Tensor images = from_vector<uint8_t>({0, 255, 51, 255, 255, 102}, Shape{2, 1, 3});
-  data::Standardizer st;
+  data::PixelStandardizer st;
   CHECK_THAT(error_of([&] { st.transform(images); }), Contains("call fit() first"));
   st.fit(images);
   CHECK(st.std == Approx(0.8326663997864531).epsilon(1e-14));
@@ -263,7 +263,7 @@ TEST_CASE("Standardizer on a hand example", "[data]") {
   for (size_t i = 0; i < expect.size(); ++i) CHECK(got[i] == Approx(expect[i]).margin(1e-7));
   CHECK_THAT(error_of([&] { st.transform(zeros(Shape{2, 4}, kUInt8)); }),
              Contains("have 4 pixels each, but fit() saw 3"));
-  CHECK_THAT(error_of([&] { data::Standardizer().fit(full(Shape{2, 2}, 7, kUInt8)); }),
+  CHECK_THAT(error_of([&] { data::PixelStandardizer().fit(full(Shape{2, 2}, 7, kUInt8)); }),
              Contains("std = 0"));
 }
 

@@ -23,7 +23,10 @@ namespace tapeflow::training {
 // How verbose=1 shows progress: a redrawn bar on a terminal, one line per epoch otherwise.
 enum class ProgressStyle { Auto, Bar, Lines };
 
-// fit()'s keyword arguments, in Keras's order: model.fit(x, y, {.batch_size = 64, .epochs = 5}).
+// fit()'s keyword arguments. Chained setters read like Keras's keywords in any order:
+//   model.fit(x, y, nn::FitOptions().with_epochs(5).with_batch_size(64).with_validation_split(0.1));
+// (C++20 designated initializers, {.batch_size = 64, .epochs = 5}, also work but only in the
+// members' order below.)
 struct FitOptions {
   int64_t batch_size = 32;
   int epochs = 1;
@@ -36,6 +39,19 @@ struct FitOptions {
   int64_t seed = -1;  // shuffling seed; -1 draws one from the global generator (manual_seed)
   std::ostream* out = nullptr;  // progress output; nullptr = std::cout
   ProgressStyle progress = ProgressStyle::Auto;
+
+  FitOptions& with_batch_size(int64_t v) { batch_size = v; return *this; }
+  FitOptions& with_epochs(int v) { epochs = v; return *this; }
+  FitOptions& with_verbose(int v) { verbose = v; return *this; }
+  FitOptions& with_callbacks(std::vector<std::shared_ptr<Callback>> v) { callbacks = std::move(v); return *this; }
+  FitOptions& with_callback(std::shared_ptr<Callback> c) { callbacks.push_back(std::move(c)); return *this; }
+  FitOptions& with_validation_split(double v) { validation_split = v; return *this; }
+  FitOptions& with_validation_data(Tensor x, Tensor y) { validation_data = {std::move(x), std::move(y)}; return *this; }
+  FitOptions& with_shuffle(bool v) { shuffle = v; return *this; }
+  FitOptions& with_initial_epoch(int v) { initial_epoch = v; return *this; }
+  FitOptions& with_seed(int64_t v) { seed = v; return *this; }
+  FitOptions& with_out(std::ostream* v) { out = v; return *this; }
+  FitOptions& with_progress(ProgressStyle v) { progress = v; return *this; }
 };
 
 struct EvaluateOptions {
@@ -43,6 +59,10 @@ struct EvaluateOptions {
   int verbose = 0;  // 1: one progress line (or bar on a terminal) at the end
   std::ostream* out = nullptr;
   ProgressStyle progress = ProgressStyle::Auto;
+  EvaluateOptions& with_batch_size(int64_t v) { batch_size = v; return *this; }
+  EvaluateOptions& with_verbose(int v) { verbose = v; return *this; }
+  EvaluateOptions& with_out(std::ostream* v) { out = v; return *this; }
+  EvaluateOptions& with_progress(ProgressStyle v) { progress = v; return *this; }
 };
 
 // compile() accepts names or objects for the optimizer, the loss and each metric.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # samples/interactive/check.sh BUILD_DIR: runs the interactive walkthrough under two
-# interpreters against BUILD_DIR/libtapeflow.so: cppyy (cling, from PyPI) runs session.py, and
+# interpreters against BUILD_DIR/libtapeflow.so: cppyy (cling, from PyPI) runs session.py and
+# python/test_tapeflow.py (the pythonized module python/tapeflow), and
 # clang-repl-19 (Debian clang-tools-19) is fed session.repl on stdin. Installs what it needs:
 # clang-tools-19 via apt (sudo when not root) and cppyy into a venv cached in
 # BUILD_DIR/interactive-venv. One line per interpreter, then `interactive: N passed, M failed`.
@@ -51,7 +52,7 @@ way() {
 
 # ---- cppyy: a venv with cppyy, made once and reused ----
 setup_cppyy() {
-  if [ -f "$venv/.cppyy-$CPPYY_VERSION" ] && "$venv/bin/python" -c 'import cppyy' 2>/dev/null; then
+  if [ -f "$venv/.cppyy-$CPPYY_VERSION" ] && "$venv/bin/python" -c 'import cppyy, numpy' 2>/dev/null; then
     echo "cached: $venv"; return 0
   fi
   rm -rf "$venv"
@@ -70,7 +71,7 @@ setup_cppyy() {
   fi
   [ -n "$py" ] || { echo "no python3 that can create a venv"; return 1; }
   echo "python: $py ($("$venv/bin/python" --version))"
-  "$venv/bin/python" -m pip install --quiet "cppyy==$CPPYY_VERSION" || return 1
+  "$venv/bin/python" -m pip install --quiet "cppyy==$CPPYY_VERSION" numpy || return 1
   # cppyy builds its precompiled header on first import: do it here, once.
   "$venv/bin/python" -c 'import cppyy; print("cppyy", cppyy.__version__)' || return 1
   touch "$venv/.cppyy-$CPPYY_VERSION"
@@ -83,6 +84,13 @@ apt_install() {
 run_cppyy() {
   setup_cppyy || return 1
   "$venv/bin/python" "$here/session.py" "$lib" "$src"
+}
+
+# python/tapeflow: the pythonizations (numbers on either side, repr, dtype names, nested lists,
+# NumPy sharing memory both ways), as a user types them.
+run_pythonized() {
+  setup_cppyy || return 1
+  "$venv/bin/python" "$src/python/test_tapeflow.py" "$lib" "$src"
 }
 
 # ---- clang-repl: session.repl on stdin ----
@@ -101,6 +109,7 @@ run_clang_repl() {
 
 if $setup_only; then setup_cppyy; exit $?; fi
 way "cppyy (cling) session.py" "$work/cppyy.log" run_cppyy
+way "cppyy + python/tapeflow" "$work/pythonized.log" run_pythonized
 way "clang-repl-19 session.repl" "$work/clang-repl.log" run_clang_repl
 echo "interactive: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -71,7 +71,7 @@ int main(int argc, char** argv) try {
 
   std::printf("Reading data from %s\n", args.data.c_str());
   tf::data::MnistData d = tf::data::load_mnist(args.data);
-  tf::data::Standardizer standardizer;
+  tf::data::PixelStandardizer standardizer;
   standardizer.fit(d.train_images);
   tf::Tensor X_train = standardizer.transform(d.train_images);
   tf::Tensor X_test = standardizer.transform(d.test_images);
