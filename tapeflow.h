@@ -1,10 +1,12 @@
 // tapeflow: one include gives the whole public API.
-//   tensor:   Tensor, creation (tensor, zeros, arange, randn, ...), every op, printing
+//   tensor:   Tensor, creation (tensor, zeros, arange, randn, ...), every op, printing,
+//             convolution / pooling / pad / unfold (tensor/conv_ops.h)
 //   autograd: backward, grad, NoGradGuard, gradcheck, anomaly mode
 //   nn/optim: layers, losses, Sequential with compile/fit/evaluate/predict, optimizers
 //   data:     IDX (MNIST family), batching, safetensors
 #pragma once
 
+#include "tensor/conv_ops.h"
 #include "tensor/creation.h"
 #include "tensor/cuda.h"
 #include "tensor/ops.h"

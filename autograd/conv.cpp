@@ -2,8 +2,6 @@
 // and the transposed convolution as gemm + col2im. Their backwards are those of the pieces:
 // grad input = gemm + col2im, grad weight = gemm (summed over the batch), grad bias = sum;
 // built from public ops, so they differentiate again (create_graph).
-#include <cstring>
-
 #include "autograd/window.h"
 #include "tensor/internal.h"
 #include "tensor/ops.h"
@@ -13,19 +11,13 @@ namespace tapeflow {
 using backend::Window2d;
 using namespace detail;
 
-ConvPadding::ConvPadding(const char* s) {
-  if (s && std::strcmp(s, "valid") == 0) mode = Mode::Valid;
-  else if (s && std::strcmp(s, "same") == 0) mode = Mode::Same;
-  else fail("conv: padding must be numbers, \"valid\" or \"same\", got \"", s ? s : "(null)", "\"");
+ConvPadding::ConvPadding(const char* s) : text(s ? s : "(null)") {
+  if (text == "valid") mode = Mode::Valid;
+  else if (text == "same") mode = Mode::Same;
+  else mode = Mode::Invalid;
 }
 
 namespace {
-
-// Per spatial dim values; the 1-D ops use index 1 (w) only, with h fixed to 1 / 0.
-struct ConvArgs {
-  int nsp;
-  int64_t stride[2], dil[2], pad_lo[2], pad_hi[2], outpad[2];
-};
 
 void check_common(const char* op, const Tensor& x, const Tensor& w, const Tensor& b, int nsp) {
   check_defined(op, w);
@@ -91,6 +83,8 @@ Tensor conv_nd(const char* op, const Tensor& input, const Tensor& weight, const 
   const int64_t kh = nsp == 2 ? weight.shape()[2] : 1, kw = weight.shape()[nsp + 1];
   if (kh < 1 || kw < 1) fail(op, ": weight of shape ", weight.shape(), " has an empty kernel");
   if (nsp == 1) { stride.h = 1; dilation.h = 1; }
+  if (padding.mode == ConvPadding::Mode::Invalid)
+    fail(op, ": padding must be numbers, \"valid\" or \"same\", got \"", padding.text, "\"");
   int64_t plo[2] = {0, 0}, phi[2] = {0, 0};
   const int64_t k[2] = {kh, kw}, d[2] = {dilation.h, dilation.w};
   if (padding.mode == ConvPadding::Mode::Same) {

@@ -3,6 +3,7 @@
 // Built from public differentiable ops, so the gradient (and its gradient) comes with them.
 #include <vector>
 
+#include "tensor/conv_ops.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
 #include "tensor/ops.h"

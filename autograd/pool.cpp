@@ -70,12 +70,12 @@ Tensor pool_result(Tensor y, int nsp, bool unbatched) {
   return unbatched ? y.squeeze(0) : y;
 }
 
-Shape out_shape(const Window2d& g) { return Shape{g.batch, g.channels, g.out_h, g.out_w}; }
-Shape in_shape(const Window2d& g) { return Shape{g.batch, g.channels, g.in_h, g.in_w}; }
+Shape pool_out_shape(const Window2d& g) { return Shape{g.batch, g.channels, g.out_h, g.out_w}; }
+Shape pool_in_shape(const Window2d& g) { return Shape{g.batch, g.channels, g.in_h, g.in_w}; }
 
 std::pair<Tensor, Tensor> max_pool_op(const Tensor& x, const Window2d& g) {
-  Tensor y = make_tensor(out_shape(g), x.dtype(), x.device());
-  Tensor idx = make_tensor(out_shape(g), kInt64, x.device());
+  Tensor y = make_tensor(pool_out_shape(g), x.dtype(), x.device());
+  Tensor idx = make_tensor(pool_out_shape(g), kInt64, x.device());
   if (y.numel()) backend_of(x).max_pool2d(g, view_of(x), view_of(y), view_of(idx));
   if (should_record({&x}))
     record("MaxPool2dBackward", {&x}, y, [g, idx](Node&, Grads& gs) -> Grads {
@@ -83,9 +83,9 @@ std::pair<Tensor, Tensor> max_pool_op(const Tensor& x, const Window2d& g) {
       if (is_grad_enabled()) {  // differentiable form: gx.flat[idx] += gy
         Shape flat{g.batch, g.channels, g.in_h * g.in_w}, lflat{g.batch, g.channels, g.out_h * g.out_w};
         Tensor z = zeros(flat, Options(gy.dtype(), gy.device()));
-        return {scatter_add(z, 2, idx.reshape(lflat), gy.reshape(lflat)).reshape(in_shape(g))};
+        return {scatter_add(z, 2, idx.reshape(lflat), gy.reshape(lflat)).reshape(pool_in_shape(g))};
       }
-      Tensor gx = make_tensor(in_shape(g), gy.dtype(), gy.device());
+      Tensor gx = make_tensor(pool_in_shape(g), gy.dtype(), gy.device());
       if (gx.numel()) backend_of(gy).max_pool2d_backward(g, view_of(gy), view_of(idx), view_of(gx));
       return {gx};
     });
@@ -96,7 +96,7 @@ Tensor avg_pool_backward_op(const Tensor& gy, const Window2d& g, bool incl);
 
 Tensor avg_pool_op(const Tensor& x0, const Window2d& g, bool incl) {
   Tensor x = x0.contiguous();
-  Tensor y = make_tensor(out_shape(g), x.dtype(), x.device());
+  Tensor y = make_tensor(pool_out_shape(g), x.dtype(), x.device());
   if (y.numel()) backend_of(x).avg_pool2d(g, incl, view_of(x), view_of(y));
   if (should_record({&x}))
     record("AvgPool2dBackward", {&x}, y, [g, incl](Node&, Grads& gs) -> Grads {
@@ -107,7 +107,7 @@ Tensor avg_pool_op(const Tensor& x0, const Window2d& g, bool incl) {
 
 Tensor avg_pool_backward_op(const Tensor& gy0, const Window2d& g, bool incl) {
   Tensor gy = gy0.contiguous();
-  Tensor gx = make_tensor(in_shape(g), gy.dtype(), gy.device());
+  Tensor gx = make_tensor(pool_in_shape(g), gy.dtype(), gy.device());
   if (gx.numel()) backend_of(gy).avg_pool2d_backward(g, incl, view_of(gy), view_of(gx));
   if (should_record({&gy}))
     record("AvgPool2dBackwardBackward", {&gy}, gx, [g, incl](Node&, Grads& gs) -> Grads {

@@ -26,9 +26,10 @@ struct Size2 {
 // Convolution padding: numbers as Size2, or "valid" (none) or "same" (output size = input size;
 // stride 1 only; an odd total goes to the right / bottom, as in PyTorch).
 struct ConvPadding {
-  enum class Mode : uint8_t { Explicit, Valid, Same };
+  enum class Mode : uint8_t { Explicit, Valid, Same, Invalid };
   Mode mode = Mode::Explicit;
   Size2 size{0};
+  std::string text;  // the string given (Invalid: reported by the op)
   template <class T, std::enable_if_t<std::is_integral_v<T>, int> = 0>
   ConvPadding(T v) : size(int64_t(v)) {}
   ConvPadding(int64_t vh, int64_t vw) : size(vh, vw) {}

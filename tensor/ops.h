@@ -154,5 +154,3 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels);
 Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& target, int dim = -1);
 
 }  // namespace tapeflow
-
-#include "tensor/conv_ops.h"  // convolution, pooling, pad, unfold/fold

@@ -209,7 +209,7 @@ TEST_CASE("convolution errors name the op and the shapes and leave the inputs un
   REQUIRE_THROWS_WITH(tf::conv1d(x, w), Contains("conv1d: expected a 2-D (channels, length) or 3-D"));
   REQUIRE_THROWS_WITH(tf::conv2d(x, w, rnd({5}, 8), 1, 1, 1, 2), Contains("conv2d: expected a bias of shape (6,), got (5,)"));
   REQUIRE_THROWS_WITH(tf::conv2d(x, w, b, 2, "same", 1, 2), Contains("conv2d: padding=\"same\" needs stride 1"));
-  REQUIRE_THROWS_WITH(tf::conv2d(x, w, b, 1, "full", 1, 2), Contains("padding must be numbers, \"valid\" or \"same\""));
+  REQUIRE_THROWS_WITH(tf::conv2d(x, w, b, 1, "full", 1, 2), Contains("conv2d: padding must be numbers, \"valid\" or \"same\", got \"full\""));
   REQUIRE_THROWS_WITH(tf::conv2d(x, w, b, 1, -1, 1, 2), Contains("conv2d: padding must be non-negative, got (-1, -1)"));
   REQUIRE_THROWS_WITH(tf::conv2d(x, w.astype(tf::kFloat32), b, 1, 1, 1, 2),
                       Contains("conv2d: input (float64) and weight (float32) must have the same dtype"));

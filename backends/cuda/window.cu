@@ -50,9 +50,9 @@ __global__ void col2im_kernel(Window2d g, const T* __restrict__ cols, T* __restr
 
 // ---- launchers ----
 
-unsigned grid_for(int64_t n) { return unsigned(std::min<int64_t>((n + 255) / 256, int64_t(1) << 20)); }
+unsigned window_grid(int64_t n) { return unsigned(std::min<int64_t>((n + 255) / 256, int64_t(1) << 20)); }
 
-void check_dtypes(const char* op, const View& a, const View& b) {
+void check_window_dtypes(const char* op, const View& a, const View& b) {
   if (a.dtype != b.dtype || (a.dtype != kFloat32 && a.dtype != kFloat64))
     fail(op, ": the CUDA backend needs two float32 or two float64 operands, got ", a.dtype, " and ", b.dtype);
 }
@@ -60,27 +60,27 @@ void check_dtypes(const char* op, const View& a, const View& b) {
 }  // namespace
 
 void launch_im2col(const Window2d& g, const View& x, const View& cols, cudaStream_t stream) {
-  check_dtypes("im2col", x, cols);
+  check_window_dtypes("im2col", x, cols);
   const int64_t n = cols.numel();
   if (n == 0) return;
   if (x.dtype == kFloat32)
-    im2col_kernel<float><<<grid_for(n), 256, 0, stream>>>(g, static_cast<const float*>(x.data),
+    im2col_kernel<float><<<window_grid(n), 256, 0, stream>>>(g, static_cast<const float*>(x.data),
                                                           static_cast<float*>(cols.data), n);
   else
-    im2col_kernel<double><<<grid_for(n), 256, 0, stream>>>(g, static_cast<const double*>(x.data),
+    im2col_kernel<double><<<window_grid(n), 256, 0, stream>>>(g, static_cast<const double*>(x.data),
                                                            static_cast<double*>(cols.data), n);
   TF_CUDA_CHECK_LAUNCH();
 }
 
 void launch_col2im(const Window2d& g, const View& cols, const View& x, cudaStream_t stream) {
-  check_dtypes("col2im", cols, x);
+  check_window_dtypes("col2im", cols, x);
   const int64_t n = x.numel();
   if (n == 0) return;
   if (x.dtype == kFloat32)
-    col2im_kernel<float><<<grid_for(n), 256, 0, stream>>>(g, static_cast<const float*>(cols.data),
+    col2im_kernel<float><<<window_grid(n), 256, 0, stream>>>(g, static_cast<const float*>(cols.data),
                                                           static_cast<float*>(x.data), n);
   else
-    col2im_kernel<double><<<grid_for(n), 256, 0, stream>>>(g, static_cast<const double*>(cols.data),
+    col2im_kernel<double><<<window_grid(n), 256, 0, stream>>>(g, static_cast<const double*>(cols.data),
                                                            static_cast<double*>(x.data), n);
   TF_CUDA_CHECK_LAUNCH();
 }
