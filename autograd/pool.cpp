@@ -83,7 +83,10 @@ std::pair<Tensor, Tensor> max_pool_op(const Tensor& x, const Window2d& g) {
       if (is_grad_enabled()) {  // differentiable form: gx.flat[idx] += gy
         Shape flat{g.batch, g.channels, g.in_h * g.in_w}, lflat{g.batch, g.channels, g.out_h * g.out_w};
         Tensor z = zeros(flat, Options(gy.dtype(), gy.device()));
-        return {scatter_add(z, 2, idx.reshape(lflat), gy.reshape(lflat)).reshape(pool_in_shape(g))};
+        // A dilated window may miss the input entirely (index -1): it sends nothing.
+        Tensor valid = ge(idx, 0).reshape(lflat);
+        Tensor src = gy.reshape(lflat) * valid.astype(gy.dtype());
+        return {scatter_add(z, 2, clamp_min(idx, 0).reshape(lflat), src).reshape(pool_in_shape(g))};
       }
       Tensor gx = make_tensor(pool_in_shape(g), gy.dtype(), gy.device());
       if (gx.numel()) backend_of(gy).max_pool2d_backward(g, view_of(gy), view_of(idx), view_of(gx));

@@ -142,8 +142,8 @@ class Backend {
   // it was read from (entries that read padding are dropped).
   virtual void col2im(const Window2d& g, const View& cols, const View& x) = 0;
   // Max over each window's taps inside the input: out (N, C, out_h, out_w), indices (Int64, same
-  // shape) = h*W + w of the first maximum (a NaN wins and stays). Every window must hold at
-  // least one input position (the front end's padding and ceil_mode checks make sure of it).
+  // shape) = h*W + w of the first maximum (a NaN wins and stays). A window with no tap inside
+  // the input (only possible with dilation) gives -inf and index -1.
   virtual void max_pool2d(const Window2d& g, const View& x, const View& out,
                           const View& indices) = 0;
   // gx (N, C, H, W) = 0, then gx[n, c, indices[n, c, o]] += gy[n, c, o].

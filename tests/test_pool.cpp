@@ -72,6 +72,18 @@ TEST_CASE("max pooling routes the gradient to the first maximum of each window",
     REQUIRE(gm.shape() == Shape{1, 1});
     gm.sum().backward();
     CHECK(tftest::approx_vec(g.grad().cpu(), {1, 0, 0, 0}));
+    // A dilated window whose taps (-1 and 3) both fall in the padding: -inf, index -1, no
+    // gradient, also through the differentiable (create_graph) backward.
+    Tensor d = tf::tensor({1.0, 2.0, 3.0}, tf::Options(tf::kFloat64)).reshape({1, 1, 1, 3}).to(dev);
+    d.requires_grad_();
+    auto [dy, di] = tf::max_pool2d_with_indices(d, {1, 2}, 1, {0, 1}, {1, 4});
+    REQUIRE(dy.shape() == Shape{1, 1, 1, 1});
+    CHECK(dy.cpu().item<double>() == -INFINITY);
+    CHECK(di.cpu().item<int64_t>() == -1);
+    auto gd = tf::grad({dy.sum()}, {d}, {}, false, true);
+    CHECK(tftest::approx_vec(gd[0].cpu(), {0, 0, 0}));
+    dy.sum().backward();
+    CHECK(tftest::approx_vec(d.grad().cpu(), {0, 0, 0}));
   }
 }
 
