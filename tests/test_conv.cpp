@@ -142,6 +142,19 @@ TEST_CASE("conv2d matches a direct float64 loop on awkward shapes", "[conv]") {
     REQUIRE(y.shape() == Shape{1, 3, 5, 6});
     convtest::check_close(y, want, 1e-12, "same padding");
   }
+  SECTION("conv1d on a length-1 sequence and with stride > kernel") {
+    Tensor x = rnd({2, 3, 1}, 11), w = rnd({4, 3, 3}, 12), b = rnd({4}, 13);
+    Shape ys;
+    auto want = direct_conv2d(x.unsqueeze(2), w.unsqueeze(2), b, 1, 1, 0, 0, 1, 1, 1, 1, 1, ys);
+    Tensor y = tf::conv1d(x, w, b, 1, 1);
+    REQUIRE(y.shape() == Shape{2, 4, 1});
+    convtest::check_close(y, want, 1e-12, "conv1d, L = 1");
+    Tensor x2 = rnd({1, 2, 10}, 14), w2 = rnd({2, 1, 2}, 15);
+    auto want2 = direct_conv2d(x2.unsqueeze(2), w2.unsqueeze(2), Tensor(), 1, 4, 0, 0, 1, 1, 1, 1, 2, ys);
+    Tensor y2 = tf::conv1d(x2, w2, Tensor(), 4, 1, 1, 2);
+    REQUIRE(y2.shape() == Shape{1, 2, 3});
+    convtest::check_close(y2, want2, 1e-12, "conv1d, stride 4 > kernel 2, depthwise");
+  }
   SECTION("unbatched input and non-contiguous operands") {
     Tensor x = rnd({6, 5, 3}, 9).permute({2, 0, 1}), w = rnd({4, 3, 2, 2}, 10).transpose(2, 3);
     Tensor y = tf::conv2d(x, w, Tensor(), 1, 1);
