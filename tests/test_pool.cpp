@@ -113,6 +113,9 @@ TEST_CASE("gradcheck: pooling and pad (first and second order)", "[pool][gradche
   gradcheck([](V a) { return tf::avg_pool1d(a[0], 4, 3, 2, true, true); }, {rnd({1, 2, 7}, 5)});
   gradcheck([](V a) { return tf::adaptive_avg_pool2d(a[0], {3, 2}); }, {rnd({1, 2, 5, 5}, 6)});
   gradcheck([](V a) { return tf::adaptive_max_pool2d(a[0], {2, 3}); }, {rnd({1, 2, 5, 4}, 7)});
+  gradcheck([](V a) { return tf::adaptive_avg_pool1d(a[0], 3); }, {rnd({2, 2, 7}, 20)});
+  gradcheck([](V a) { return tf::adaptive_max_pool1d(a[0], 4); }, {rnd({1, 3, 7}, 21)});
+  gradcheck([](V a) { return tf::max_pool2d_with_indices(a[0], 2, 1).first; }, {rnd({1, 2, 3, 4}, 22)});
   gradcheck([](V a) { return tf::global_avg_pool2d(a[0]); }, {rnd({2, 2, 3, 3}, 8)});
   gradcheck([](V a) { return tf::global_max_pool2d(a[0]); }, {rnd({2, 2, 3, 3}, 9)});
   gradcheck([](V a) { return tf::pad(a[0], {1, 2, 2, 1}, "reflect"); }, {rnd({1, 2, 3, 4}, 10)});
