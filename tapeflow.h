@@ -1,6 +1,7 @@
 // tapeflow: one include gives the whole public API.
 //   base:     Device, DType, Shape, errors, runtime settings (threads), the CUDA runtime surface
-//   tensor:   Tensor, creation (tensor, zeros, arange, randn, ...), every op, printing
+//   tensor:   Tensor, creation (tensor, zeros, arange, randn, ...), every op, printing,
+//             convolution / pooling / pad / unfold (tensor/conv_ops.h)
 //   autograd: backward, grad, NoGradGuard, gradcheck, anomaly mode
 //   nn:       modules, layers, activations, initializers, losses
 //   optim:    optimizers and learning-rate schedules
@@ -10,6 +11,7 @@
 
 #include "base/cuda.h"
 #include "base/runtime.h"
+#include "tensor/conv_ops.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
 #include "tensor/tensor.h"

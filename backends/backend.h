@@ -64,6 +64,18 @@ enum class BinaryOp : uint8_t {
   Count
 };
 
+// ---- convolution and pooling ----
+// Geometry of a sliding 2-D window over the last two dims of a contiguous (N, C, H, W) tensor
+// (1-D ops use H = 1). pad_h / pad_w are the top / left padding; out_h / out_w are computed by
+// the front end and fix the bottom / right extent (which may differ from the top / left one:
+// "same" padding, ceil_mode). Window (oh, ow), tap (i, j) reads input row
+// oh*stride_h - pad_h + i*dilation_h and column ow*stride_w - pad_w + j*dilation_w.
+struct Window2d {
+  int64_t batch = 1, channels = 1, in_h = 1, in_w = 1, out_h = 1, out_w = 1;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
+};
+
 enum class ReduceOp : uint8_t { Sum, Prod, Max, Min, All, Any, Count };
 enum class ArgReduceOp : uint8_t { ArgMax, ArgMin };
 enum class RandomKind : uint8_t { Uniform, Normal, Bernoulli, RandInt };
@@ -121,6 +133,30 @@ class Backend {
   // out is contiguous.
   virtual void random(RandomKind kind, const View& out, uint64_t seed, uint64_t offset,
                       double a, double b) = 0;
+
+  // ---- convolution and pooling (all views contiguous, float32/float64; see Window2d) ----
+  // im2col: x (N, C, H, W) -> cols (N, C*kh*kw, out_h*out_w); row (c*kh + i)*kw + j, column
+  // oh*out_w + ow holds the input under tap (i, j) of window (oh, ow), 0 outside the input.
+  virtual void im2col(const Window2d& g, const View& x, const View& cols) = 0;
+  // col2im, the adjoint of im2col: x = 0, then every cols entry is added to the input position
+  // it was read from (entries that read padding are dropped).
+  virtual void col2im(const Window2d& g, const View& cols, const View& x) = 0;
+  // Max over each window's taps inside the input: out (N, C, out_h, out_w), indices (Int64, same
+  // shape) = h*W + w of the first maximum (a NaN wins and stays). A window with no tap inside
+  // the input (only possible with dilation) gives -inf and index -1.
+  virtual void max_pool2d(const Window2d& g, const View& x, const View& out,
+                          const View& indices) = 0;
+  // gx (N, C, H, W) = 0, then gx[n, c, indices[n, c, o]] += gy[n, c, o].
+  virtual void max_pool2d_backward(const Window2d& g, const View& gy, const View& indices,
+                                   const View& gx) = 0;
+  // Mean over each window (dilation 1). Divisor as PyTorch's avg_pool2d: count_include_pad ->
+  // the window clipped to the input padded by pad_h / pad_w on both sides (ceil_mode windows
+  // that run past it are cut there); otherwise the number of input positions in the window.
+  virtual void avg_pool2d(const Window2d& g, bool count_include_pad, const View& x,
+                          const View& out) = 0;
+  // gx = 0, then gx[input position] += gy[window] / divisor for every window covering it.
+  virtual void avg_pool2d_backward(const Window2d& g, bool count_include_pad, const View& gy,
+                                   const View& gx) = 0;
 
   // ---- fused (the defaults build them from the primitives above) ----
   // Softmax / log-softmax over `axis` of x (float).

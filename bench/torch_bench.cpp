@@ -11,6 +11,7 @@
 
 void run_training(const bench::Options& opt);   // torch_train.cpp
 void run_inference(const bench::Options& opt);  // torch_train.cpp
+void run_conv(const bench::Options& opt);       // torch_conv.cpp
 
 namespace {
 
@@ -131,6 +132,7 @@ int main(int argc, char** argv) {
     if (bench::wants(opt, "matmul")) run_matmul(opt);
     if (bench::wants(opt, "mlp")) run_training(opt);
     if (bench::wants(opt, "infer")) run_inference(opt);
+    if (bench::wants(opt, "conv")) run_conv(opt);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "torch_bench: %s\n", e.what());
     return 1;

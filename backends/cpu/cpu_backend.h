@@ -1,7 +1,8 @@
 // The CPU backend: the whole contract of backends/backend.h over host memory. Member functions
 // are defined by family in this folder: memory and the singleton (cpu_backend.cpp), unary.cpp,
 // binary.cpp (binary, where), copy.cpp (fill, copy_strided), reduce.cpp, scan.cpp (arg_reduce,
-// cumsum), gemm.cpp, indexing.cpp, random.cpp, softmax.cpp.
+// cumsum), gemm.cpp, indexing.cpp, random.cpp, softmax.cpp,
+// window.cpp (im2col, col2im), pool.cpp (max / average pooling).
 // Internal header (not part of the public API).
 #pragma once
 #include "backends/backend.h"
@@ -41,6 +42,16 @@ class CpuBackend final : public Backend {
 
   void random(RandomKind kind, const View& out, uint64_t seed, uint64_t offset, double a,
               double b) override;
+
+  // window.cpp, pool.cpp
+  void im2col(const Window2d& g, const View& x, const View& cols) override;
+  void col2im(const Window2d& g, const View& cols, const View& x) override;
+  void max_pool2d(const Window2d& g, const View& x, const View& out, const View& indices) override;
+  void max_pool2d_backward(const Window2d& g, const View& gy, const View& indices,
+                           const View& gx) override;
+  void avg_pool2d(const Window2d& g, bool count_include_pad, const View& x, const View& out) override;
+  void avg_pool2d_backward(const Window2d& g, bool count_include_pad, const View& gy,
+                           const View& gx) override;
 
   void softmax(const View& x, int axis, bool log, const View& out) override;
   void softmax_backward(const View& y, const View& gy, int axis, bool log,

@@ -185,6 +185,40 @@ void CudaBackend::random(RandomKind kind, const View& out, uint64_t seed, uint64
   launch_random(kind, out, seed, offset, a, b, stream_);
 }
 
+// ---- convolution and pooling (the front end hands over contiguous operands) ----
+
+void CudaBackend::im2col(const Window2d& g, const View& x, const View& cols) {
+  set_current();
+  launch_im2col(g, x, cols, stream_);
+}
+
+void CudaBackend::col2im(const Window2d& g, const View& cols, const View& x) {
+  set_current();
+  launch_col2im(g, cols, x, stream_);
+}
+
+void CudaBackend::max_pool2d(const Window2d& g, const View& x, const View& out, const View& indices) {
+  set_current();
+  launch_max_pool2d(g, x, out, indices, stream_);
+}
+
+void CudaBackend::max_pool2d_backward(const Window2d& g, const View& gy, const View& indices,
+                                      const View& gx) {
+  set_current();
+  launch_max_pool2d_backward(g, gy, indices, gx, stream_);
+}
+
+void CudaBackend::avg_pool2d(const Window2d& g, bool count_include_pad, const View& x, const View& out) {
+  set_current();
+  launch_avg_pool2d(g, count_include_pad, x, out, stream_);
+}
+
+void CudaBackend::avg_pool2d_backward(const Window2d& g, bool count_include_pad, const View& gy,
+                                      const View& gx) {
+  set_current();
+  launch_avg_pool2d_backward(g, count_include_pad, gy, gx, stream_);
+}
+
 void CudaBackend::softmax(const View& x, int axis, bool log, const View& out) {
   set_current();
   launch_softmax(x, axis, log, out, stream_);

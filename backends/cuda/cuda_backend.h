@@ -52,6 +52,15 @@ class CudaBackend final : public Backend {
   void random(RandomKind kind, const View& out, uint64_t seed, uint64_t offset, double a,
               double b) override;
 
+  void im2col(const Window2d& g, const View& x, const View& cols) override;
+  void col2im(const Window2d& g, const View& cols, const View& x) override;
+  void max_pool2d(const Window2d& g, const View& x, const View& out, const View& indices) override;
+  void max_pool2d_backward(const Window2d& g, const View& gy, const View& indices,
+                           const View& gx) override;
+  void avg_pool2d(const Window2d& g, bool count_include_pad, const View& x, const View& out) override;
+  void avg_pool2d_backward(const Window2d& g, bool count_include_pad, const View& gy,
+                           const View& gx) override;
+
   void softmax(const View& x, int axis, bool log, const View& out) override;
   void softmax_backward(const View& y, const View& gy, int axis, bool log,
                         const View& gx) override;

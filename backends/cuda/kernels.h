@@ -46,4 +46,16 @@ void launch_gather(const View& x, int axis, const View& index, const View& out,
 void launch_scatter_add(const View& out, int axis, const View& index, const View& src,
                         cudaStream_t stream);
 
+// window.cu / pool.cu (convolution and pooling; contiguous operands)
+void launch_im2col(const Window2d& g, const View& x, const View& cols, cudaStream_t stream);
+void launch_col2im(const Window2d& g, const View& cols, const View& x, cudaStream_t stream);
+void launch_max_pool2d(const Window2d& g, const View& x, const View& out, const View& indices,
+                       cudaStream_t stream);
+void launch_max_pool2d_backward(const Window2d& g, const View& gy, const View& indices,
+                                const View& gx, cudaStream_t stream);
+void launch_avg_pool2d(const Window2d& g, bool count_include_pad, const View& x, const View& out,
+                       cudaStream_t stream);
+void launch_avg_pool2d_backward(const Window2d& g, bool count_include_pad, const View& gy,
+                                const View& gx, cudaStream_t stream);
+
 }  // namespace tapeflow::backend::cuda
