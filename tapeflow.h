@@ -3,6 +3,7 @@
 //   autograd: backward, grad, NoGradGuard, gradcheck, anomaly mode
 //   nn/optim: layers, losses, Sequential with compile/fit/evaluate/predict, optimizers
 //   data:     IDX (MNIST family), batching, safetensors
+//   tensorboard: SummaryWriter (event files TensorBoard reads)
 #pragma once
 
 #include "tensor/creation.h"
@@ -21,3 +22,5 @@
 #include "data/dataset.h"
 #include "data/idx.h"
 #include "data/safetensors.h"
+#include "tensorboard/record.h"
+#include "tensorboard/summary_writer.h"

@@ -15,3 +15,4 @@
 #include "nn/module.h"
 #include "nn/progress.h"
 #include "nn/sequential.h"
+#include "nn/tensorboard_callback.h"
