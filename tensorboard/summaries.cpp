@@ -8,18 +8,15 @@
 #include <cstring>
 #include <vector>
 
+#include "tensorboard/fields.h"
 #include "tensorboard/record.h"
 #include "tensorboard/summary_writer.h"
 
 namespace tapeflow::tensorboard {
-namespace {
 
-// Summary.Value { tag = 1; image = 4; histo = 5; }
-constexpr int kValueTag = 1, kValueImage = 4, kValueHisto = 5;
-// Summary.Image { height = 1; width = 2; colorspace = 3; encoded_image_string = 4; }
-constexpr int kImgHeight = 1, kImgWidth = 2, kImgColorspace = 3, kImgEncoded = 4;
-// HistogramProto { min = 1; max = 2; num = 3; sum = 4; sum_squares = 5; bucket_limit = 6; bucket = 7; }
-constexpr int kHMin = 1, kHMax = 2, kHNum = 3, kHSum = 4, kHSumSq = 5, kHLimit = 6, kHBucket = 7;
+using namespace fields;
+
+namespace {
 
 // An image as 8-bit interleaved rows.
 struct Pixels {

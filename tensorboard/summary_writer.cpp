@@ -1,7 +1,5 @@
-// SummaryWriter: the event file, its records and the Event/Summary messages. Field numbers are
-// those of TensorBoard's own protos (tensorboard/compat/proto/event.proto, summary.proto,
-// tensor.proto, tensor_shape.proto; plugins/hparams/plugin_data.proto, api.proto; and
-// google/protobuf/struct.proto), checked against the descriptors of the `tensorboard` package.
+// SummaryWriter: the event file, its records and the Event/Summary messages for scalars, text
+// and hparams (field numbers in tensorboard/fields.h).
 #include "tensorboard/summary_writer.h"
 
 #include <unistd.h>
@@ -13,33 +11,13 @@
 #include <mutex>
 #include <set>
 
+#include "tensorboard/fields.h"
 #include "tensorboard/record.h"
 
 namespace tapeflow::tensorboard {
-namespace {
+using namespace fields;
 
-// Event
-constexpr int kEventWallTime = 1, kEventStep = 2, kEventFileVersion = 3, kEventSummary = 5;
-// Summary { repeated Value value = 1; }  Value
-constexpr int kSummaryValue = 1;
-constexpr int kValueTag = 1, kValueSimple = 2, kValueTensor = 8, kValueMetadata = 9;
-// SummaryMetadata { PluginData plugin_data = 1; }  PluginData { plugin_name = 1; content = 2; }
-constexpr int kMetaPluginData = 1, kPluginName = 1, kPluginContent = 2;
-// TensorProto { dtype = 1; tensor_shape = 2; string_val = 8; }  TensorShapeProto { dim = 2; }
-constexpr int kTensorDtype = 1, kTensorShape = 2, kTensorStringVal = 8, kShapeDim = 2;
-constexpr int kDtFloat = 1, kDtString = 7;
-// HParamsPluginData { version = 1; experiment = 2; session_start_info = 3; }
-constexpr int kHpExperiment = 2, kHpSessionStart = 3;
-// SessionStartInfo { map<string, Value> hparams = 1; group_name = 4; start_time_secs = 5; }
-constexpr int kSsiHParams = 1, kSsiGroupName = 4, kSsiStartTime = 5;
-// google.protobuf.Value { number_value = 2; string_value = 3; bool_value = 4; }
-constexpr int kPbNumber = 2, kPbString = 3, kPbBool = 4;
-// Experiment { hparam_infos = 4; metric_infos = 5; time_created_secs = 3; }
-constexpr int kExpTimeCreated = 3, kExpHParamInfos = 4, kExpMetricInfos = 5;
-// HParamInfo { name = 1; type = 4; }  DataType: STRING = 1, BOOL = 2, FLOAT64 = 3
-constexpr int kHpiName = 1, kHpiType = 4;
-// MetricInfo { MetricName name = 1; }  MetricName { group = 1; tag = 2; }
-constexpr int kMiName = 1, kMnGroup = 1, kMnTag = 2;
+namespace {
 
 double now_secs() {
   using namespace std::chrono;
@@ -51,12 +29,12 @@ double steady_secs() {
 }
 
 // Directories with an open writer in this process (one event file per run directory).
-std::mutex g_mutex;
+std::mutex g_writers_mutex;
 std::set<std::string>& open_dirs() {
   static std::set<std::string> dirs;
   return dirs;
 }
-uint64_t g_counter = 0;  // guarded by g_mutex
+uint64_t g_writers_counter = 0;  // guarded by g_writers_mutex
 
 std::string value_with_plugin(const std::string& tag, const std::string& plugin,
                               const std::string& content, const ProtoWriter& tensor) {
@@ -86,11 +64,11 @@ SummaryWriter::SummaryWriter(const std::string& log_dir, const SummaryWriterOpti
   key_ = std::filesystem::weakly_canonical(log_dir).string();
   uint64_t n;
   {
-    std::lock_guard<std::mutex> lock(g_mutex);
+    std::lock_guard<std::mutex> lock(g_writers_mutex);
     if (!open_dirs().insert(key_).second)
       fail(who, "another SummaryWriter of this process is writing to this directory "
                 "(one event file per run directory: close it first)");
-    n = g_counter++;
+    n = g_writers_counter++;
   }
   char host[256] = "localhost";
   if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "localhost");
@@ -101,7 +79,7 @@ SummaryWriter::SummaryWriter(const std::string& log_dir, const SummaryWriterOpti
   file_ = std::fopen(path_.c_str(), "wb");
   if (!file_) {
     int err = errno;
-    std::lock_guard<std::mutex> lock(g_mutex);
+    std::lock_guard<std::mutex> lock(g_writers_mutex);
     open_dirs().erase(key_);
     fail(who, "cannot open ", path_, " for writing: ", std::strerror(err));
   }
@@ -125,7 +103,7 @@ void SummaryWriter::close() {
   ok = std::fclose(file_) == 0 && ok;
   file_ = nullptr;
   {
-    std::lock_guard<std::mutex> lock(g_mutex);
+    std::lock_guard<std::mutex> lock(g_writers_mutex);
     open_dirs().erase(key_);
   }
   if (!ok) fail("SummaryWriter::close: writing ", path_, " failed: ", std::strerror(errno));
@@ -196,7 +174,8 @@ void SummaryWriter::add_hparams(const HParams& hparams, const std::vector<HParam
     for (auto& [name, v] : hparams) {
       ProtoWriter info;
       info.bytes_field(kHpiName, name);
-      info.varint_field(kHpiType, v.kind == HParamValue::String ? 1 : v.kind == HParamValue::Bool ? 2 : 3);
+      info.varint_field(kHpiType, v.kind == HParamValue::String ? kHpTypeString
+                                 : v.kind == HParamValue::Bool ? kHpTypeBool : kHpTypeFloat64);
       exp.message_field(kExpHParamInfos, info);
     }
     for (auto& m : metrics) {
@@ -216,8 +195,8 @@ void SummaryWriter::add_hparams(const HParams& hparams, const std::vector<HParam
     if (v.kind == HParamValue::Number) value.double_field(kPbNumber, v.number);
     if (v.kind == HParamValue::String) value.bytes_field(kPbString, v.str);
     if (v.kind == HParamValue::Bool) value.varint_field(kPbBool, v.boolean ? 1 : 0);
-    entry.bytes_field(1, name);  // map entry: key = 1, value = 2
-    entry.message_field(2, value);
+    entry.bytes_field(kMapKey, name);
+    entry.message_field(kMapValue, value);
     ssi.message_field(kSsiHParams, entry);
   }
   ssi.bytes_field(kSsiGroupName, log_dir_);
