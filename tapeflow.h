@@ -2,7 +2,7 @@
 //   tensor:   Tensor, creation (tensor, zeros, arange, randn, ...), every op, printing
 //   autograd: backward, grad, NoGradGuard, gradcheck, anomaly mode
 //   nn/optim: layers, losses, Sequential with compile/fit/evaluate/predict, optimizers
-//   data:     IDX (MNIST family), batching, safetensors
+//   data:     IDX (MNIST family), batching, safetensors, PyTorch state_dicts
 //   tensorboard: SummaryWriter (event files TensorBoard reads)
 #pragma once
 
@@ -22,5 +22,6 @@
 #include "data/dataset.h"
 #include "data/idx.h"
 #include "data/safetensors.h"
+#include "data/torch_state.h"
 #include "tensorboard/record.h"
 #include "tensorboard/summary_writer.h"
