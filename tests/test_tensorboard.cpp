@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "nn/nn.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
 #include "tensorboard/record.h"
@@ -169,4 +170,67 @@ TEST_CASE("tensorboard: bad input is rejected with a clear message", "[tensorboa
   REQUIRE_THROWS_WITH(w.add_scalar("a", 1, 0), Contains("add_scalar('a'): the writer of") && Contains("is closed"));
   tb::SummaryWriter again(dir / "run");  // the directory is free once the first writer closed
   CHECK(again.file_path() != w.file_path());
+}
+
+TEST_CASE("tensorboard: flushing on the timer, on flush() and on close()", "[tensorboard]") {
+  TempDir dir;
+  auto size = [](const std::string& p) { return fs::file_size(p); };
+  tb::SummaryWriter lazy(dir / "lazy", tb::SummaryWriterOptions{1000.0, ""});
+  const auto first = size(lazy.file_path());  // the file_version record is flushed at once
+  CHECK(first > 0);
+  lazy.add_scalar("a", 1, 0);
+  CHECK(size(lazy.file_path()) == first);     // buffered: the last flush is recent
+  lazy.flush();
+  CHECK(size(lazy.file_path()) > first);
+  tb::SummaryWriter eager(dir / "eager", tb::SummaryWriterOptions{0.0, ".v2"});
+  CHECK(eager.file_path().size() > 3);
+  CHECK(eager.file_path().substr(eager.file_path().size() - 3) == ".v2");
+  const auto before = size(eager.file_path());
+  eager.add_scalar("a", 1, 0);
+  CHECK(size(eager.file_path()) > before);    // flush_secs = 0: every write is flushed
+  const auto after_one = size(lazy.file_path());
+  lazy.add_text("t", "x", 1);
+  lazy.close();
+  CHECK(size(lazy.file_path()) > after_one);
+}
+
+TEST_CASE("tensorboard: hyperparameter values keep their kind", "[tensorboard]") {
+  CHECK(tb::HParamValue("sgd").kind == tb::HParamValue::String);  // not converted to bool
+  CHECK(tb::HParamValue(std::string("x")).kind == tb::HParamValue::String);
+  CHECK(tb::HParamValue(true).kind == tb::HParamValue::Bool);
+  CHECK(tb::HParamValue(3).kind == tb::HParamValue::Number);
+  CHECK(tb::HParamValue(int64_t(1) << 40).number == 1099511627776.0);
+  CHECK(tb::HParamValue(0.5f).kind == tb::HParamValue::Number);
+}
+
+TEST_CASE("tensorboard: the fit() callback writes Keras's layout", "[tensorboard][model]") {
+  TempDir dir;
+  manual_seed(1);
+  Tensor x = randn({24, 3}), y = randn({24, 1});
+  nn::Sequential model;
+  model.add(nn::Dense(4, "tanh", true, "glorot_uniform", "zeros", 3));
+  model.add(nn::Dense(1));
+  model.compile("sgd", "mse");
+  nn::TensorBoardOptions o;
+  o.histogram_freq = 1;
+  o.update_freq = 1;
+  o.hparams = {{"units", 4}};
+  auto board = std::make_shared<nn::TensorBoard>(dir / "run", o);
+  model.fit(x, y, {.batch_size = 8, .epochs = 2, .verbose = 0, .callbacks = {board}, .validation_split = 0.25});
+  auto records = [&](const std::string& sub) {
+    std::vector<std::string> files;
+    for (auto& e : fs::directory_iterator(dir / sub))
+      if (e.is_regular_file()) files.push_back(e.path().string());
+    REQUIRE(files.size() == 1);  // one event file per run directory
+    return read_records(files[0]);
+  };
+  // train (18 samples: 3 batches of 8, 8, 2): file_version + 2 epochs x (batch_loss x 3
+  // batches + epoch_loss + epoch_learning_rate + 4 histograms)
+  CHECK(records("run/train").size() == 1 + 2 * (3 + 1 + 1 + 4));
+  CHECK(records("run/validation").size() == 1 + 2);       // epoch_loss per epoch
+  CHECK(records("run").size() == 1 + 2);                   // experiment + session_start_info
+  REQUIRE_THROWS_WITH(nn::TensorBoard("", {}), Contains("TensorBoard: log_dir is empty"));
+  nn::TensorBoardOptions bad;
+  bad.histogram_freq = -1;
+  REQUIRE_THROWS_WITH(nn::TensorBoard("x", bad), Contains("histogram_freq must be >= 0, got -1"));
 }
