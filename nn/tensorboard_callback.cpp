@@ -18,9 +18,11 @@ TensorBoard::TensorBoard(std::string log_dir, TensorBoardOptions options)
 }
 
 void TensorBoard::on_train_begin(const Logs&) {
+  // Writers left open by a fit() that threw are closed first (one writer per directory).
+  train_.reset();
+  validation_.reset();
   tensorboard::SummaryWriterOptions wo{options_.flush_secs, ""};
   train_ = std::make_unique<tensorboard::SummaryWriter>(log_dir_ + "/train", wo);
-  validation_.reset();
   hparams_written_ = false;
 }
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -229,6 +230,13 @@ TEST_CASE("tensorboard: the fit() callback writes Keras's layout", "[tensorboard
   CHECK(records("run/train").size() == 1 + 2 * (3 + 1 + 1 + 4));
   CHECK(records("run/validation").size() == 1 + 2);       // epoch_loss per epoch
   CHECK(records("run").size() == 1 + 2);                   // experiment + session_start_info
+  // A fit() that throws leaves the writers open; the next fit() with the callback closes them.
+  auto boom = std::make_shared<nn::LambdaCallback>();
+  boom->on_epoch_end_fn = [](int, nn::Logs&) { throw std::runtime_error("boom"); };
+  REQUIRE_THROWS_WITH(model.fit(x, y, {.batch_size = 8, .epochs = 1, .verbose = 0, .callbacks = {board, boom}}),
+                      Contains("boom"));
+  model.fit(x, y, {.batch_size = 8, .epochs = 1, .verbose = 0, .callbacks = {board}});
+  CHECK(std::distance(fs::directory_iterator(dir / "run/train"), fs::directory_iterator()) == 3);
   REQUIRE_THROWS_WITH(nn::TensorBoard("", {}), Contains("TensorBoard: log_dir is empty"));
   nn::TensorBoardOptions bad;
   bad.histogram_freq = -1;
