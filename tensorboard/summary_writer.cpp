@@ -86,8 +86,16 @@ SummaryWriter::SummaryWriter(const std::string& log_dir, const SummaryWriterOpti
   ProtoWriter ev;
   ev.double_field(kEventWallTime, wall);
   ev.bytes_field(kEventFileVersion, "brain.Event:2");
-  write_record(ev.bytes());
-  flush();
+  try {
+    write_record(ev.bytes());
+    flush();
+  } catch (...) {  // no destructor runs for a throwing constructor: release the file and directory
+    std::fclose(file_);
+    file_ = nullptr;
+    std::lock_guard<std::mutex> lock(g_writers_mutex);
+    open_dirs().erase(key_);
+    throw;
+  }
 }
 
 SummaryWriter::~SummaryWriter() {
