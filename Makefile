@@ -8,10 +8,10 @@ CUDA       ?= disabled
 MESON_OPTS ?=
 DEMO_ARGS  ?=
 
-DEB_PACKAGES = meson ninja-build g++ pkg-config catch2 libopenblas-dev zlib1g-dev \
+DEB_PACKAGES = meson ninja-build g++ pkg-config catch2 libopenblas-dev zlib1g-dev libpng-dev \
                dataset-fashion-mnist libopenmpi-dev openmpi-bin bc iproute2
 
-.PHONY: all deps build demo test test-unit test-install test-interactive test-distributed test-asan build-cuda check-cuda-build bench-size clean
+.PHONY: all deps build demo test test-unit test-install test-interactive test-distributed test-tensorboard test-asan build-cuda check-cuda-build bench-size clean
 
 all: build
 
@@ -40,8 +40,10 @@ demo: build
 	fi
 
 # Every test: the Catch2 suite (units, gradcheck, samples' output), then building outside
-# programs against the installed library, then the interpreter sessions (cppyy, clang-repl).
-test: test-unit test-install test-interactive test-distributed
+# programs against the installed library, then the interpreter sessions (cppyy, clang-repl),
+# then tapeflow::distributed under mpirun, then TensorBoard (PyPI, cached venv) reading the event
+# files tapeflow writes.
+test: test-unit test-install test-interactive test-distributed test-tensorboard
 
 test-unit: build
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(BUILD)/tests/tapeflow_tests
@@ -55,6 +57,9 @@ test-interactive: build
 # tapeflow::distributed under mpirun -np 2 (collectives, DataParallel equivalence, failures).
 test-distributed: build
 	tests/distributed/check.sh $(BUILD)
+
+test-tensorboard: build
+	tests/tensorboard/check.sh $(BUILD)
 
 bench-size: build
 	bench/compile_size.sh $(BUILD)

@@ -5,8 +5,10 @@
 //   autograd: backward, grad, NoGradGuard, gradcheck, anomaly mode
 //   nn:       modules, layers, activations, initializers, losses
 //   optim:    optimizers and learning-rate schedules
-//   data:     IDX (MNIST family), batching, safetensors
+//   data:     IDX (MNIST family), batching, safetensors, scalers, PyTorch state_dicts
+//   tensorboard: SummaryWriter (event files TensorBoard reads)
 //   training: Keras-style Model / Sequential (compile, fit, evaluate, predict), callbacks, metrics
+//   distributed: data-parallel training over MPI / NCCL (DataParallel: distributed/data_parallel.h)
 #pragma once
 
 #include "base/cuda.h"
@@ -23,6 +25,8 @@
 #include "data/idx.h"
 #include "data/safetensors.h"
 #include "data/scaler.h"
+#include "data/torch_state.h"
+#include "tensorboard/summary_writer.h"
 #include "training/training.h"
 #include "distributed/distributed.h"
 #include "distributed/sampler.h"

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -53,8 +54,25 @@ int layout_rank(DType t) {
   }
 }
 
+// F16 and BF16 (PyTorch's half types) have no tapeflow dtype: they load as float32, exactly
+// (every half value is a float32 value).
+enum class Half { None, F16, BF16 };
+
+float f16_to_f32(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, man = h & 0x3FF;
+  if (exp == 0x1F) return std::bit_cast<float>(sign | 0x7F800000u | (man << 13));  // inf, NaN
+  if (exp == 0) {  // zero or subnormal: man * 2^-24
+    float v = std::ldexp(float(man), -24);
+    return sign ? -v : v;
+  }
+  return std::bit_cast<float>(sign | ((exp + 112) << 23) | (man << 13));
+}
+float bf16_to_f32(uint16_t b) { return std::bit_cast<float>(uint32_t(b) << 16); }
+
 struct Entry {
   std::string name;
+  std::string code;  // the file's dtype code
+  Half half = Half::None;
   DType dtype = kFloat32;
   Shape shape;
   uint64_t begin = 0, end = 0;
@@ -165,8 +183,11 @@ Entry parse_entry(const std::string& who, const std::string& name, const json::V
   Entry e;
   e.name = name;
   if (!dtype->is_string()) fail(where, "'dtype' must be a string");
-  if (!parse_dtype_code(dtype->str, &e.dtype))
-    fail(where, "unsupported dtype '", dtype->str, "' (supported: BOOL, U8, I32, I64, F32, F64)");
+  e.code = dtype->str;
+  if (e.code == "F16" || e.code == "BF16")
+    e.half = e.code == "F16" ? Half::F16 : Half::BF16;
+  else if (!parse_dtype_code(e.code, &e.dtype))
+    fail(where, "unsupported dtype '", e.code, "' (supported: BOOL, U8, I32, I64, F16, BF16, F32, F64)");
   if (!shape->is_array()) fail(where, "'shape' must be an array");
   if (shape->items.size() > size_t(kMaxDims))
     fail(where, "shape has ", shape->items.size(), " dims, more than the ", kMaxDims, " supported");
@@ -181,7 +202,7 @@ Entry parse_entry(const std::string& who, const std::string& name, const json::V
   e.end = uint64_t(offsets->items[1].integer);
   if (e.begin > e.end) fail(where, "data_offsets [", e.begin, ", ", e.end, "] end before they begin");
 
-  uint64_t nbytes = dtype_size(e.dtype);
+  uint64_t nbytes = e.half != Half::None ? 2 : dtype_size(e.dtype);
   bool has_zero = std::find(e.shape.begin(), e.shape.end(), 0) != e.shape.end();
   for (int64_t d : e.shape) {
     if (has_zero) { nbytes = 0; break; }
@@ -189,7 +210,7 @@ Entry parse_entry(const std::string& who, const std::string& name, const json::V
     nbytes *= uint64_t(d);
   }
   if (e.end - e.begin != nbytes)
-    fail(where, "shape ", e.shape, " of ", dtype_code(e.dtype), " needs ", nbytes,
+    fail(where, "shape ", e.shape, " of ", e.code, " needs ", nbytes,
          " bytes but data_offsets [", e.begin, ", ", e.end, "] span ", e.end - e.begin);
   return e;
 }
@@ -271,6 +292,14 @@ NamedTensors load_safetensors(const std::string& path, std::map<std::string, std
     const Entry& e = entries[i];
     out[i] = empty(e.shape, Options(e.dtype));
     size_t nbytes = size_t(e.end - e.begin);
+    if (e.half != Half::None) {
+      std::vector<uint16_t> h(nbytes / 2);
+      if (nbytes > 0 && std::fread(h.data(), 1, nbytes, in.f) != nbytes)
+        fail(who, "read error in the data of tensor '", e.name, "'");
+      float* f = static_cast<float*>(out[i].raw_data());
+      for (size_t k = 0; k < h.size(); ++k) f[k] = e.half == Half::F16 ? f16_to_f32(h[k]) : bf16_to_f32(h[k]);
+      continue;
+    }
     if (nbytes > 0 && std::fread(out[i].raw_data(), 1, nbytes, in.f) != nbytes)
       fail(who, "read error in the data of tensor '", e.name, "'");
     if (e.dtype == kBool) {

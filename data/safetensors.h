@@ -21,6 +21,8 @@ using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 // Reads and fully validates a file before returning anything (CPU tensors, in header order).
+// F16 and BF16 tensors (PyTorch's half types; tapeflow has no such dtypes) come back as float32,
+// converted exactly.
 // A truncated, oversized or malformed file throws tapeflow::Error naming the path and problem.
 NamedTensors load_safetensors(const std::string& path,
                               std::map<std::string, std::string>* metadata = nullptr);

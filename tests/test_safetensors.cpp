@@ -238,8 +238,17 @@ TEST_CASE("safetensors reader rejects corrupt files", "[safetensors]") {
   CHECK_THAT(msg(st_file(R"({"a":{"shape":[2],"data_offsets":[0,8]}})", 8)), Contains("tensor 'a': missing key 'dtype'"));
   CHECK_THAT(msg(st_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}})", 8)),
              Contains("tensor 'a': unexpected key 'x'"));
-  CHECK_THAT(msg(st_file(R"({"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", 4)),
-             Contains("tensor 'a': unsupported dtype 'F16' (supported: BOOL, U8, I32, I64, F32, F64)"));
+  CHECK_THAT(msg(st_file(R"({"a":{"dtype":"I16","shape":[2],"data_offsets":[0,4]}})", 4)),
+             Contains("tensor 'a': unsupported dtype 'I16' (supported: BOOL, U8, I32, I64, F16, BF16, F32, F64)"));
+  // The half types (loaded as float32) are checked by their own 2-byte size.
+  CHECK_THAT(msg(st_file(R"({"a":{"dtype":"F16","shape":[3],"data_offsets":[0,4]}})", 4)),
+             Contains("tensor 'a': shape (3,) of F16 needs 6 bytes but data_offsets [0, 4] span 4"));
+  CHECK_THAT(msg(st_file(R"({"a":{"dtype":"BF16","shape":[2,2],"data_offsets":[0,6]}})", 6)),
+             Contains("tensor 'a': shape (2, 2) of BF16 needs 8 bytes but data_offsets [0, 6] span 6"));
+  CHECK_THAT(msg(st_file(R"({"a":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}})", 2)),
+             Contains("tensor 'a': data_offsets [0, 4] are out of range: the data section has 2 bytes"));
+  CHECK_THAT(msg(st_file(R"({"a":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})", 3)),
+             Contains("1 bytes after the last tensor are not covered by any data_offsets"));
   CHECK_THAT(msg(st_file(R"({"a":{"dtype":"F32","shape":[2,-1],"data_offsets":[0,8]}})", 8)),
              Contains("'shape' must hold non-negative integers"));
   CHECK_THAT(msg(st_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", 8)),

@@ -9,4 +9,5 @@
 #include "training/model.h"
 #include "training/progress.h"
 #include "training/sequential.h"
+#include "training/tensorboard_callback.h"
 #include "training/weights.h"

@@ -3,12 +3,16 @@
 // time-based decay 1e-7 and momentum 0.9; categorical cross-entropy on one-hot labels; fit with
 // batches of 64, validation_split 0.1 (the last 10% held out) and the progress display.
 //   mnist_keras [--epochs N] [--batch-size 64] [--seed 123] [--data DIR] [--device cpu|cuda]
-//               [--limit N] [--save FILE.safetensors]
+//               [--limit N] [--save FILE.safetensors] [--tensorboard LOG_DIR]
+// --tensorboard writes a TensorBoard run (loss, accuracy, learning rate, weight histograms,
+// a few input images and the hyperparameters): tensorboard --logdir LOG_DIR
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "tapeflow.h"
 
@@ -25,6 +29,7 @@ struct Args {
   std::string device = "cpu";
   int64_t limit = 0;  // 0 = every training example
   std::string save;
+  std::string tensorboard;  // log dir of a TensorBoard run; empty = none
 };
 
 Args parse(int argc, char** argv) {
@@ -33,7 +38,7 @@ Args parse(int argc, char** argv) {
     std::string k = argv[i];
     if (k == "--help" || k == "-h") {
       std::printf("usage: %s [--epochs N] [--batch-size N] [--seed N] [--data DIR] [--device cpu|cuda] "
-                  "[--limit N] [--save FILE]\n", argv[0]);
+                  "[--limit N] [--save FILE] [--tensorboard LOG_DIR]\n", argv[0]);
       std::exit(0);
     }
     if (i + 1 >= argc) { std::fprintf(stderr, "%s: %s needs a value\n", argv[0], k.c_str()); std::exit(2); }
@@ -45,6 +50,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--device") a.device = v;
     else if (k == "--limit") a.limit = std::atoll(v.c_str());
     else if (k == "--save") a.save = v;
+    else if (k == "--tensorboard") a.tensorboard = v;
     else { std::fprintf(stderr, "%s: unknown option %s (try --help)\n", argv[0], k.c_str()); std::exit(2); }
   }
   return a;
@@ -95,9 +101,24 @@ int main(int argc, char** argv) try {
 
   auto sgd = std::make_shared<tf::optim::SGD>(tf::optim::SGDOptions{.lr = 0.001, .momentum = 0.9, .decay = 1e-7});
   model.compile(sgd, "categorical_crossentropy", {"accuracy"});
+  std::vector<std::shared_ptr<tf::nn::Callback>> callbacks;
+  if (!args.tensorboard.empty()) {
+    // The first training images, as the run's first images (uint8, 28x28 grey).
+    {
+      tf::tensorboard::SummaryWriter images(args.tensorboard + "/images");
+      for (int i = 0; i < 3; ++i)
+        images.add_image("train_images/" + std::to_string(i), d.train_images[i], 0, "HW");
+    }
+    tf::nn::TensorBoardOptions tb;
+    tb.histogram_freq = 1;
+    tb.hparams = {{"batch_size", (int64_t)args.batch_size}, {"optimizer", "SGD"}, {"lr", 0.001},
+                  {"momentum", 0.9}, {"hidden_units", 50}, {"activation", "tanh"}};
+    callbacks.push_back(std::make_shared<tf::nn::TensorBoard>(args.tensorboard, tb));
+  }
   model.fit(X_train, y_train_onehot,
-            {.batch_size = args.batch_size, .epochs = args.epochs, .verbose = 1, .validation_split = 0.1,
-             .seed = (int64_t)args.seed});
+            {.batch_size = args.batch_size, .epochs = args.epochs, .verbose = 1, .callbacks = callbacks,
+             .validation_split = 0.1, .seed = (int64_t)args.seed});
+  if (!args.tensorboard.empty()) std::printf("TensorBoard run: tensorboard --logdir %s\n", args.tensorboard.c_str());
 
   tf::Tensor y_train_pred = model.predict_classes(X_train);
   std::printf("First 3 predictions: %s\n", y_train_pred.slice(0, 0, 3).str().c_str());
