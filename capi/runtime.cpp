@@ -125,8 +125,12 @@ Shape to_shape(const int64_t* shape, int ndim, const char* what) {
   if (ndim < 0 || ndim > 16) raise(TF_ERR_SHAPE, what, ": ndim ", ndim, " is outside 0..16");
   if (ndim > 0 && !shape) raise(TF_ERR_INVALID_ARGUMENT, what, " is NULL with ndim ", ndim);
   Shape s;
+  int64_t numel = 1;
   for (int i = 0; i < ndim; ++i) {
     if (shape[i] < 0) raise(TF_ERR_SHAPE, what, "[", i, "] = ", shape[i], " is negative");
+    if (shape[i] > 0 && numel > (int64_t(1) << 48) / shape[i])
+      raise(TF_ERR_SHAPE, what, ": more than 2^48 elements");
+    numel *= shape[i];
     s.push_back(shape[i]);
   }
   return s;

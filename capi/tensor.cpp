@@ -1,4 +1,5 @@
 // C API: tensors made from, wrapped around and read into the caller's buffers.
+#include <cstdint>
 #include <cstring>
 
 #include "capi/internal.h"
@@ -14,10 +15,11 @@ tf_status make(const char* fn, void* data, bool wrap, const int64_t* shape, int 
     need(out, "out");
     Shape s = to_shape(shape, ndim, "shape");
     DType dt = to_dtype(dtype);
-    if (s.numel() > (int64_t(1) << 40)) raise(TF_ERR_SHAPE, "shape ", s, " is too large");
     auto h = std::make_unique<tf_tensor>();
     if (wrap) {
       if (!data && s.numel() > 0) raise(TF_ERR_INVALID_ARGUMENT, "data is NULL for shape ", s);
+      if (reinterpret_cast<uintptr_t>(data) % dtype_size(dt) != 0)
+        raise(TF_ERR_INVALID_ARGUMENT, "data ", data, " is not aligned to its ", dtype_size(dt), "-byte elements");
       h->t = from_blob(data, s, dt);
     } else {
       h->t = data ? from_blob_copy(data, s, dt) : zeros(s, Options(dt));

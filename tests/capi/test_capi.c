@@ -113,6 +113,9 @@ static void test_tensors(void) {
   { int64_t neg[2] = {2, -3}; CHECK_ERR(tf_tensor_create(data, neg, 2, TF_FLOAT32, &z), TF_ERR_SHAPE, "negative"); }
   CHECK_ERR(tf_tensor_create(data, shape, 2, TF_FLOAT32, NULL), TF_ERR_INVALID_ARGUMENT, "out is NULL");
   CHECK_ERR(tf_tensor_wrap(NULL, shape, 2, TF_FLOAT32, &z), TF_ERR_INVALID_ARGUMENT, "data is NULL");
+  CHECK_ERR(tf_tensor_wrap((char*)data + 1, shape, 2, TF_FLOAT32, &z), TF_ERR_INVALID_ARGUMENT, "not aligned");
+  { int64_t huge[3] = {1 << 20, 1 << 20, 1 << 20};
+    CHECK_ERR(tf_tensor_create(NULL, huge, 3, TF_FLOAT32, &z), TF_ERR_SHAPE, "more than 2^48"); }
   /* a freed handle, used again */
   OK(tf_tensor_free(w));
   CHECK_ERR(tf_tensor_read(w, back, sizeof back), TF_ERR_INVALID_HANDLE, "not a live tf_tensor");
