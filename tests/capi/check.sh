@@ -2,7 +2,8 @@
 # The C API's checks (issue 16), on a built BUILD_DIR (default: build):
 #   header    tapeflow_c.h compiles as C11 (gcc -std=c11 -pedantic -Werror) and as C++
 #   symbols   libtapeflow.so exports tf_* and the C++ API only (no tapeflow::backend::*)
-#   install   meson installs tapeflow_c.h next to tapeflow.h
+#   install   meson installs tapeflow_c.h next to tapeflow.h; a C program builds against the
+#             installed copy with gcc -std=c11 and pkg-config, and runs
 #   test_capi the C test: hand-checked values, every function with bad input, no allocation
 #             in tf_model_forward after warm-up
 #   ctypes    the same functions from Python's ctypes (/usr/bin/python3, no cppyy)
@@ -47,8 +48,18 @@ symbols() {
   [ "$n_c" -ge 40 ] && [ "$n_bad" = 0 ] && [ "$n_backend" = 0 ]
 }
 
-installed() {
-  meson introspect --installed "$BUILD" | grep -q '"[^"]*/include/tapeflow/tapeflow_c.h"'
+installed() {  # installs into a staging folder, then builds a C program with pkg-config
+  meson introspect --installed "$BUILD" | grep -q '"[^"]*/include/tapeflow/tapeflow_c.h"' || return 1
+  meson install -C "$BUILD" --destdir "$TMP/stage" --quiet >"$TMP/install.log" 2>&1 || { cat "$TMP/install.log"; return 1; }
+  local pc
+  pc=$(find "$TMP/stage" -name tapeflow.pc | head -n 1)
+  [ -n "$pc" ] && [ -f "$(dirname "$pc")/../../../include/tapeflow/tapeflow_c.h" ] || return 1
+  [ -f "$(dirname "$pc")/../libtapeflow.so" ] || { echo "static-only install: C program not linked"; return 0; }
+  # shellcheck disable=SC2046
+  gcc -std=c11 -Wall -Wextra -pedantic -Werror samples/game_loop/main.c -o "$TMP/game_loop" \
+    $(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs tapeflow) -lm -pthread &&
+    LD_LIBRARY_PATH=$(dirname "$pc")/.. "$TMP/game_loop" --frames 480 --hz 240 >"$TMP/gl.log" &&
+    grep -q 'game_loop: OK' "$TMP/gl.log"
 }
 
 valgrind_mlp() {
