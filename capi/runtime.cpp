@@ -107,6 +107,7 @@ DType to_dtype(tf_dtype d) {
     case TF_INT64: return kInt64;
     case TF_UINT8: return kUInt8;
     case TF_BOOL: return kBool;
+    case TF_DTYPE_MAX_ENUM: break;
   }
   raise(TF_ERR_INVALID_ARGUMENT, "unknown tf_dtype value ", (int)d, " (valid: 0..5)");
 }
@@ -156,6 +157,7 @@ const char* tf_status_string(tf_status status) {
     case TF_ERR_UNSUPPORTED: return "TF_ERR_UNSUPPORTED";
     case TF_ERR_OUT_OF_MEMORY: return "TF_ERR_OUT_OF_MEMORY";
     case TF_ERR_INTERNAL: return "TF_ERR_INTERNAL";
+    case TF_STATUS_MAX_ENUM: break;
   }
   return "TF_ERR_UNKNOWN";
 }

@@ -48,7 +48,8 @@ typedef enum tf_status {
   TF_ERR_STATE = 5,            /* the call needs an earlier step (e.g. train before compile) */
   TF_ERR_UNSUPPORTED = 6,      /* e.g. a CUDA device in a build without CUDA */
   TF_ERR_OUT_OF_MEMORY = 7,
-  TF_ERR_INTERNAL = 8
+  TF_ERR_INTERNAL = 8,
+  TF_STATUS_MAX_ENUM = 0x7fffffff /* not a status: keeps the enum int-sized for any value */
 } tf_status;
 
 typedef enum tf_dtype {
@@ -57,7 +58,8 @@ typedef enum tf_dtype {
   TF_INT32 = 2,
   TF_INT64 = 3,
   TF_UINT8 = 4,
-  TF_BOOL = 5 /* one byte per element */
+  TF_BOOL = 5, /* one byte per element */
+  TF_DTYPE_MAX_ENUM = 0x7fffffff /* not a dtype: keeps the enum int-sized for any value */
 } tf_dtype;
 
 typedef struct tf_tensor tf_tensor;
