@@ -152,6 +152,17 @@ TF_API tf_status tf_model_copy_weights(tf_model* dst, const tf_model* src);
 TF_API tf_status tf_model_to_device(tf_model* m, const char* device);
 TF_API tf_status tf_model_free(tf_model* m); /* NULL is a no-op */
 
+/* ---- models as JSON (the format of Keras's model.to_json()) ---- */
+/* Builds a Sequential from {"class_name": "Sequential", "config": {"layers": [...]}} with layers
+ * InputLayer, Dense, Flatten, Dropout and Activation. An input shape (InputLayer's or a layer's
+ * batch_input_shape, or config.build_input_shape) builds the weights at once. Initializers are
+ * taken by class ("GlorotUniform" or "glorot_uniform") with Keras's default settings. */
+TF_API tf_status tf_model_from_json(const char* json, tf_model** out);
+/* Writes the model's JSON (NUL-terminated) into buffer. *length gets its length without the
+ * NUL; buffer NULL with capacity 0 only asks for the length. A short buffer gives TF_ERR_SHAPE
+ * (with *length set). */
+TF_API tf_status tf_model_to_json(const tf_model* m, char* buffer, size_t capacity, size_t* length);
+
 /* ---- data ---- */
 /* Reads an IDX file (MNIST family, plain or .gz) into a new uint8 tensor. */
 TF_API tf_status tf_read_idx(const char* path, tf_tensor** out);

@@ -49,6 +49,8 @@ sigs = {
     "tf_model_copy_weights": [P, P],
     "tf_model_to_device": [P, C.c_char_p],
     "tf_model_free": [P],
+    "tf_model_from_json": [C.c_char_p, C.POINTER(P)],
+    "tf_model_to_json": [P, C.c_char_p, C.c_size_t, C.POINTER(C.c_size_t)],
 }
 for name, args in sigs.items():
     f = getattr(lib, name)
@@ -178,6 +180,21 @@ err(lib.tf_model_forward(m, None, o), TF_ERR_INVALID_ARGUMENT, "x is NULL", "nul
 ok(lib.tf_model_free(c), "free clone")
 err(lib.tf_model_forward(c, x, o), TF_ERR_INVALID_HANDLE, "not a live tf_model", "freed model")
 err(lib.tf_model_forward(x, x, o), TF_ERR_INVALID_HANDLE, "is a tf_tensor, not a tf_model", "tensor as model")
+
+# A model as JSON (Keras's to_json format), and back
+js = P()
+ok(lib.tf_model_from_json(b'{"class_name": "Sequential", "config": {"layers": [{"class_name": "Dense", '
+                          b'"config": {"units": 1, "batch_input_shape": [null, 1], "kernel_initializer": "ones"}}]}}',
+                          C.byref(js)), "from_json")
+ok(lib.tf_model_forward(js, x, o), "forward json model")
+check(abs(ov[0] - 1.0) < 1e-6, "json model: ones kernel, zero bias")
+n = C.c_size_t()
+ok(lib.tf_model_to_json(js, None, 0, C.byref(n)), "to_json size")
+buf = C.create_string_buffer(n.value + 1)
+ok(lib.tf_model_to_json(js, buf, n.value + 1, C.byref(n)), "to_json")
+check(buf.value.startswith(b'{"class_name": "Sequential"') and b'"units": 1' in buf.value, "to_json text %r" % buf.value)
+err(lib.tf_model_from_json(b"[1, 2", C.byref(js)), TF_ERR_INVALID_ARGUMENT, "malformed JSON", "bad json")
+ok(lib.tf_model_free(js), "free json model")
 
 # NumPy arrays work directly as buffers (optional).
 try:
