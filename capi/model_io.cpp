@@ -16,7 +16,7 @@ void require_device(Device d) {
   try {
     (void)zeros({1}, Options(kFloat32, d));
   } catch (const std::exception& e) {
-    raise(TF_ERR_UNSUPPORTED, "device ", d, ": ", e.what());
+    raise(TF_ERR_UNSUPPORTED, e.what());
   }
 }
 
