@@ -9,9 +9,9 @@ MESON_OPTS ?=
 DEMO_ARGS  ?=
 
 DEB_PACKAGES = meson ninja-build g++ pkg-config catch2 libopenblas-dev zlib1g-dev libpng-dev \
-               dataset-fashion-mnist libopenmpi-dev openmpi-bin bc iproute2
+               dataset-fashion-mnist libopenmpi-dev openmpi-bin bc iproute2 valgrind python3
 
-.PHONY: all deps build demo test test-unit test-install test-interactive test-distributed test-tensorboard test-asan build-cuda check-cuda-build bench-size clean
+.PHONY: all deps build demo test test-unit test-capi test-install test-interactive test-distributed test-tensorboard test-asan build-cuda check-cuda-build bench-size clean
 
 all: build
 
@@ -39,14 +39,17 @@ demo: build
 	  $(BUILD)/samples/first_steps/first_steps; \
 	fi
 
-# Every test: the Catch2 suite (units, gradcheck, samples' output), then building outside
-# programs against the installed library, then the interpreter sessions (cppyy, clang-repl),
-# then tapeflow::distributed under mpirun, then TensorBoard (PyPI, cached venv) reading the event
-# files tapeflow writes.
-test: test-unit test-install test-interactive test-distributed test-tensorboard
+# Every test: the Catch2 suite (units, gradcheck, samples' output), the C API (C, ctypes,
+# valgrind, the game loop), then building outside programs against the installed library, then
+# the interpreter sessions (cppyy, clang-repl), then tapeflow::distributed under mpirun, then
+# TensorBoard (PyPI, cached venv) reading the event files tapeflow writes.
+test: test-unit test-capi test-install test-interactive test-distributed test-tensorboard
 
 test-unit: build
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(BUILD)/tests/tapeflow_tests
+
+test-capi: build
+	tests/capi/check.sh $(BUILD)
 
 test-install: build
 	tests/install/check.sh $(BUILD)
