@@ -1,7 +1,7 @@
 // Building the graph: grad mode, recording nodes (edges + grad_fn), saved tensors with
 // version checks, leaf gradient accumulators, and the Tensor methods about autograd state.
 #include <atomic>
-#include <cstdio>
+#include <iostream>
 #include <cxxabi.h>
 #include <execinfo.h>
 
@@ -32,6 +32,7 @@ std::atomic<bool> g_warned_create_graph{false};
 }  // namespace
 
 int64_t live_node_count() { return g_live_nodes.load(std::memory_order_relaxed); }
+void reset_warnings() { g_warned_create_graph = false; }
 
 Node::Node() { g_live_nodes.fetch_add(1, std::memory_order_relaxed); }
 
@@ -81,11 +82,10 @@ struct AccumulateGrad final : Node {
     AutogradMeta& m = *variable.impl()->autograd;
     if (is_grad_enabled()) {  // create_graph: the accumulated gradient keeps its history
       if (g.requires_grad() && !g_warned_create_graph.exchange(true))
-        std::fprintf(stderr,
-                     "tapeflow warning: backward(create_graph=true) into a leaf makes a reference "
+        std::cerr << "tapeflow warning: backward(create_graph=true) into a leaf makes a reference "
                      "cycle between the leaf and its gradient (a memory leak). Prefer "
                      "tapeflow::grad(..., create_graph=true); otherwise reset the leaves' gradients "
-                     "(zero_grad(true) or set_grad(Tensor())) after use to break the cycle.\n");
+                     "(zero_grad(true) or set_grad(Tensor())) after use to break the cycle.\n";
       m.grad = m.grad.defined() ? m.grad + g : g;
     } else if (!m.grad.defined()) {
       m.grad = g.detach().clone();

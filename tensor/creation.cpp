@@ -130,6 +130,12 @@ Tensor arange(Scalar start, Scalar stop, Scalar step, Options o) {
   if (span > 9.0e18) fail("arange: the range from ", start.to_double(), " to ", stop.to_double(),
                           " in steps of ", step.to_double(), " has too many elements");
   int64_t n = span > 0 ? (int64_t)std::ceil(span) : 0;
+  if (!any_float) {  // exact count for integers (doubles lose it near the int64 limits)
+    uint64_t dist = step.i > 0 ? (uint64_t)stop.i - (uint64_t)start.i : (uint64_t)start.i - (uint64_t)stop.i;
+    uint64_t mag = step.i > 0 ? (uint64_t)step.i : 0 - (uint64_t)step.i;
+    bool forward = step.i > 0 ? stop.i > start.i : stop.i < start.i;
+    n = forward ? (int64_t)((dist - 1) / mag + 1) : 0;
+  }
   if (!any_float && !is_floating(dt)) {
     std::vector<int64_t> iv = host_vector<int64_t>("arange", n);
     // In uint64 so that a range near the int64 limits wraps instead of overflowing (UB).
