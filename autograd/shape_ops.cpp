@@ -271,11 +271,12 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
       if (k != d && xs[i].shape()[k] != f.shape()[k])
         fail("concat: shapes ", f.shape(), " and ", xs[i].shape(), " differ outside dim ", d);
     dt = promote_types(dt, xs[i].dtype());
-    total += xs[i].shape()[d];
+    if (__builtin_add_overflow(total, xs[i].shape()[d], &total))
+      fail("concat: the concatenated dim ", d, " overflows int64");
   }
   Shape s = f.shape();
   s[d] = total;
-  Tensor y = make_tensor(s, dt, f.device());
+  Tensor y = make_tensor(s, dt, f.device(), "concat");
   std::vector<int64_t> sizes;
   int64_t off = 0;
   for (const Tensor& t : xs) {

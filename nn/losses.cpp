@@ -36,6 +36,7 @@ Tensor match_target(const char* op, const Tensor& y_true, const Tensor& y_pred) 
 Tensor mean_last(const Tensor& x) { return x.dim() >= 2 ? mean(x, -1) : x; }
 
 void check_class_axis(const char* op, const Tensor& y_pred) {
+  if (!y_pred.defined()) fail(op, ": got an undefined tensor");
   if (y_pred.dim() < 1 || y_pred.size(-1) < 1)
     fail(op, ": y_pred needs a non-empty class axis, got shape ", y_pred.shape());
 }

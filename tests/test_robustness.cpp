@@ -11,6 +11,8 @@
 #include "autograd/node.h"
 #include "helpers.h"
 #include "nn/layers.h"
+#include "nn/losses.h"
+#include "nn/metrics.h"
 
 using namespace tapeflow;
 using Catch::Contains;
@@ -201,6 +203,11 @@ TEST_CASE("every public entry point names itself on an undefined tensor", "[robu
       {"softmax_cross_entropy", [&] { (void)softmax_cross_entropy(u, x); }},
       {"*_like", [&] { (void)zeros_like(u); }},
       {"Dense", [&] { nn::Dense d(2); (void)d(u); }},
+      {"Flatten", [&] { nn::Flatten f; (void)f(u); }},
+      {"mean_squared_error", [&] { (void)nn::mean_squared_error(x, u); }},
+      {"categorical_crossentropy", [&] { (void)nn::categorical_crossentropy(x, u); }},
+      {"sparse_categorical_crossentropy", [&] { (void)nn::sparse_categorical_crossentropy(u, x); }},
+      {"categorical_accuracy", [&] { (void)nn::categorical_accuracy(u, x); }},
   };
   for (auto& [name, fn] : calls) {
     INFO(name);
