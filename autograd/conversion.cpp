@@ -26,7 +26,7 @@ Tensor Tensor::astype(DType t) const {
 
 Tensor Tensor::clone() const {
   check_defined("clone", *this);
-  Tensor y = make_tensor(shape(), dtype(), device());
+  Tensor y = make_tensor(shape(), dtype(), device(), "clone");
   if (numel()) backend_of(*this).copy_strided(view_of(*this), view_of(y));
   if (should_record({this}))
     record("CloneBackward", {this}, y, [](Node&, Grads& gs) -> Grads { return {gs[0]}; });
@@ -38,7 +38,7 @@ Tensor Tensor::to(Device d) const {
   if (d == device()) return *this;
   backend::backend_for(d);  // throws "built without CUDA" / "no CUDA device" early
   Tensor src = detach().contiguous();
-  Tensor y = make_tensor(shape(), dtype(), d);
+  Tensor y = make_tensor(shape(), dtype(), d, "to");
   size_t n = numel() * dtype_size(dtype());
   if (n) {
     if (d.is_cpu()) {

@@ -136,7 +136,7 @@ uint32_t axes_mask(const char* op, const Axes& axes, const Tensor& x) {
 
 Tensor cast_raw(const Tensor& t, DType dtype) {
   if (t.dtype() == dtype) return t;
-  Tensor out = make_tensor(t.shape(), dtype, t.device());
+  Tensor out = make_tensor(t.shape(), dtype, t.device(), "astype");
   backend_of(t).copy_strided(view_of(t), view_of(out));
   return out;
 }

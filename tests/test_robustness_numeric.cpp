@@ -61,7 +61,8 @@ TEST_CASE("allocation failure is a tapeflow error naming the op", "[robust]") {
   CHECK_TF_ERROR(arange(int64_t(1) << 60), "arange: ");
   Tensor v = ones({1}).expand({int64_t(1) << 56});
   CHECK_TF_ERROR(v * 2, "mul: ");
-  CHECK_TF_ERROR(v.contiguous(), "empty: ");
+  CHECK_TF_ERROR(v.contiguous(), "clone: ");
+  CHECK_TF_ERROR(v.astype(kFloat64), "astype: ");
 }
 
 TEST_CASE("narrow and slice with extreme lengths and steps", "[robust]") {
