@@ -92,7 +92,10 @@ TF_HD T unary_fn(T x, double alpha, double beta) {
   else if constexpr (op == UnaryOp::Abs) { if constexpr (std::is_unsigned_v<T> || std::is_same_v<T, bool>) return x; else return x < T(0) ? wrap_neg(x) : x; }
   else if constexpr (op == UnaryOp::Sign) { if constexpr (std::is_same_v<T, bool>) return x; else return T((T(0) < x) - (x < T(0))); }
   else if constexpr (op == UnaryOp::Square) return wrap_mul(x, x);
-  else if constexpr (op == UnaryOp::Relu) return (x > T(0) || x != x) ? x : T(0);  // NaN stays NaN
+  else if constexpr (op == UnaryOp::Relu) {  // NaN stays NaN (as PyTorch); `|`: no branch, vectorises
+    if constexpr (std::is_floating_point_v<T>) return ((x > T(0)) | (x != x)) ? x : T(0);
+    else return x > T(0) ? x : T(0);
+  }
   else if constexpr (op == UnaryOp::Clamp) {
     if constexpr (std::is_floating_point_v<T>) {
       if (x != x) return x;
