@@ -151,6 +151,9 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes) {
   }
   if (num_classes < 0) num_classes = mx + 1;
   if (mx >= num_classes) fail_index("one_hot: label ", mx, " is out of range for ", num_classes, " classes");
+  Shape out = labels.shape();
+  out.push_back(num_classes);
+  checked_numel("one_hot", out, sizeof(int64_t));  // before arange/eq allocate
   Tensor classes = arange(num_classes, Options(kInt64, labels.device()));
   return eq(cast_raw(labels, kInt64).unsqueeze(-1), classes).astype(kInt64);
 }

@@ -47,6 +47,7 @@ TEST_CASE("shapes whose element or byte count overflows int64 are refused, namin
   CHECK_TF_ERROR(reshape(zeros({0}), {int64_t(1) << 62, 4, 0}), "reshape: cannot reshape tensor of shape (0,)");
   CHECK_TF_ERROR(reshape(zeros({0}), {int64_t(1) << 62, 4, -1}), "reshape: cannot reshape");
   CHECK_TF_ERROR(arange(0.0, 1e300), "arange: the range from 0 to 1e+300");
+  CHECK_TF_ERROR(one_hot(from_vector<int64_t>({0, 1}), int64_t(1) << 62), "one_hot: shape (2, 4611686018427387904)");
   // Broadcasting two huge views: the output's count overflows; the error names the op.
   Tensor a = ones({1, 1}).expand({int64_t(1) << 40, 1}), b = ones({1, 1}).expand({1, int64_t(1) << 40});
   CHECK_TF_ERROR(a + b, "add: shape (1099511627776, 1099511627776) has too many elements");
