@@ -75,7 +75,7 @@ $(ASAN_BUILD)/build.ninja:
 
 test-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(ASAN_BUILD)/tests/tapeflow_tests "~[slow]"
 
 # Builds the library with the CUDA backend (needs nvcc and cuBLAS; no GPU needed to build).

@@ -26,7 +26,7 @@ Tensor Tensor::astype(DType t) const {
 
 Tensor Tensor::clone() const {
   check_defined("clone", *this);
-  Tensor y = make_tensor(shape(), dtype(), device());
+  Tensor y = make_tensor(shape(), dtype(), device(), "clone");
   if (numel()) backend_of(*this).copy_strided(view_of(*this), view_of(y));
   if (should_record({this}))
     record("CloneBackward", {this}, y, [](Node&, Grads& gs) -> Grads { return {gs[0]}; });
@@ -38,7 +38,7 @@ Tensor Tensor::to(Device d) const {
   if (d == device()) return *this;
   backend::backend_for(d);  // throws "built without CUDA" / "no CUDA device" early
   Tensor src = detach().contiguous();
-  Tensor y = make_tensor(shape(), dtype(), d);
+  Tensor y = make_tensor(shape(), dtype(), d, "to");
   size_t n = numel() * dtype_size(dtype());
   if (n) {
     if (d.is_cpu()) {
@@ -79,9 +79,7 @@ void write_raw(const char* op, const Tensor& self, const Tensor& value) {
 void rebase(Tensor& self, const Tensor& r) {
   Tensor rr = r.dtype() == self.dtype() ? r : r.astype(self.dtype());
   if (!rr.grad_fn_node()) return;
-  auto& m = self.impl()->autograd;
-  m->grad_fn = rr.grad_fn_node();
-  m->output_nr = rr.impl()->autograd->output_nr;
+  autograd::set_grad_fn(autograd::meta(self), rr.grad_fn_node(), rr.impl()->autograd->output_nr);
 }
 
 // The general in-place path: compute out of place (from a recorded clone when building a
@@ -99,14 +97,20 @@ Tensor& inplace(Tensor& self, const char* op, const Tensor* other, F&& compute) 
   if (r.shape() != self.shape())
     fail(op, ": the result of shape ", r.shape(), " cannot be written in place into shape ", self.shape());
   write_raw(op, self, r.detach());
-  if (!self.impl()->autograd) self.requires_grad_(false);  // creates the metadata
-  rebase(self, r);
+  rebase(self, r);  // a plain self now requires grad through r (as PyTorch records it)
   return self;
 }
 
 Tensor& binary_inplace(Tensor& self, BinaryOp op, const char* name, const Tensor& o, Tensor (*fn)(const Tensor&, const Tensor&)) {
   check_inplace(name, self);
   check_defined(name, o);
+  // As PyTorch: the result must be castable to self's dtype (no float into an integer tensor,
+  // nothing but bool into a bool tensor); e.g. int32 /= 2 is true division and refuses.
+  DType rt = result_type(self, o);
+  if (op == BinaryOp::Div && !is_floating(rt)) rt = kFloat32;
+  if ((is_floating(rt) && !is_floating(self.dtype())) || (rt != kBool && self.dtype() == kBool))
+    fail(name, ": result type ", rt, " can't be cast to the desired output type ", self.dtype(),
+         " (in-place on a tensor of shape ", self.shape(), ")");
   bool rec = is_grad_enabled() && (self.requires_grad() || o.requires_grad());
   // Fast path (optimizer updates): same dtype and device, no recording, o broadcasts to self.
   if (!rec && o.device() == self.device() && (o.dtype() == self.dtype() || o.impl()->wrapped_number) &&
@@ -118,7 +122,10 @@ Tensor& binary_inplace(Tensor& self, BinaryOp op, const char* name, const Tensor
     bump(self);
     return self;
   }
-  return inplace(self, name, &o, [&](const Tensor& s) { return fn(s, o); });
+  // self op= self: both operands are the recorded clone, so the node saves no reference to self
+  // (which would be a cycle self -> grad_fn -> saved self).
+  bool self_operand = o.is_same(self);
+  return inplace(self, name, &o, [&](const Tensor& s) { return fn(s, self_operand ? s : o); });
 }
 
 }  // namespace

@@ -195,7 +195,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   DType ct = detail::result_type(a, b);
   Shape shape = detail::broadcast_or_fail("where", detail::broadcast_or_fail("where", cond.shape(), a.shape()), b.shape());
   Tensor ac = detail::cast_raw(a, ct), bc = detail::cast_raw(b, ct);
-  Tensor y = detail::make_tensor(shape, ct, a.device());
+  Tensor y = detail::make_tensor(shape, ct, a.device(), "where");
   if (y.numel())
     detail::backend_of(a).where(detail::view_as(cond, shape), detail::view_as(ac, shape),
                                 detail::view_as(bc, shape), detail::view_of(y));

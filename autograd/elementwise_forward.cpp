@@ -37,7 +37,7 @@ Tensor unary_raw(UnaryOp op, const Tensor& x, double alpha, double beta) {
   if (x.dtype() == kBool && (op == UnaryOp::Neg))
     fail("neg: negation of a bool tensor is not supported; use logical_not");
   DType out_dt = backend::is_bool_output(op) ? kBool : in.dtype();
-  Tensor out = make_tensor(in.shape(), out_dt, in.device());
+  Tensor out = make_tensor(in.shape(), out_dt, in.device(), unary_name(op));
   if (out.numel()) backend_of(in).unary(op, view_of(in), view_of(out), alpha, beta);
   return out;
 }
@@ -80,7 +80,7 @@ Tensor binary_raw(BinaryOp op, const char* name, const Tensor& a_in, const Tenso
   const Tensor& ac = a.dtype() == ct ? a : cast_raw(a, ct);
   const Tensor& bc = b.dtype() == ct ? b : cast_raw(b, ct);
   Shape shape = broadcast_or_fail(name, a.shape(), b.shape());
-  Tensor out = make_tensor(shape, backend::is_bool_output(op) ? kBool : ct, a.device());
+  Tensor out = make_tensor(shape, backend::is_bool_output(op) ? kBool : ct, a.device(), name);
   if (out.numel()) backend_of(a).binary(op, view_as(ac, shape), view_as(bc, shape), view_of(out));
   return out;
 }

@@ -120,6 +120,13 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
       for (size_t c = 0; c < captures->size(); ++c)
         if ((*captures)[c].node == node.get() && (*captures)[c].input_nr < grads.size())
           captured[c] = grads[(*captures)[c].input_nr];
+    if (!captures)  // retain_grad(): the non-leaf outputs of this node keep their gradient
+      for (auto& [nr, m] : node->retained_)
+        if (nr < grads.size() && grads[nr].defined()) {
+          const Tensor& g = grads[nr];
+          if (!m->grad.defined()) m->grad = create_graph ? g : g.detach().clone();
+          else m->grad = create_graph ? m->grad + g : (m->grad + g.detach()).detach();
+        }
     bool any = false;
     for (auto& g : grads) any |= g.defined();
     autograd::Grads in_grads;

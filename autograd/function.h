@@ -53,6 +53,12 @@ void record(const char* name, const std::vector<const Tensor*>& inputs, Tensor& 
   attach(node, inputs.data(), inputs.size(), out);
 }
 
+// Lets the once-per-process warnings (backward with create_graph into a leaf) fire again (tests).
+void reset_warnings();
+
+// The autograd metadata of t, created on first use.
+AutogradMeta& meta(const Tensor& t);
+
 // The gradient sink of a leaf that requires grad (created on first use).
 std::shared_ptr<Node> leaf_accumulator(const Tensor& leaf);
 

@@ -1,6 +1,7 @@
 // Building the graph: grad mode, recording nodes (edges + grad_fn), saved tensors with
 // version checks, leaf gradient accumulators, and the Tensor methods about autograd state.
 #include <atomic>
+#include <iostream>
 #include <cxxabi.h>
 #include <execinfo.h>
 
@@ -25,7 +26,34 @@ bool is_anomaly_enabled() { return g_anomaly; }
 
 namespace autograd {
 
+namespace {
+std::atomic<int64_t> g_live_nodes{0};
+std::atomic<bool> g_warned_create_graph{false};
+}  // namespace
+
+int64_t live_node_count() { return g_live_nodes.load(std::memory_order_relaxed); }
+void reset_warnings() { g_warned_create_graph = false; }
+
+Node::Node() { g_live_nodes.fetch_add(1, std::memory_order_relaxed); }
+
+static void unregister_retained(AutogradMeta& m) {
+  if (!m.retains_grad || !m.grad_fn) return;
+  auto& r = m.grad_fn->retained_;
+  for (size_t i = 0; i < r.size(); ++i)
+    if (r[i].second == &m) { r.erase(r.begin() + (std::ptrdiff_t)i); break; }
+}
+
+AutogradMeta::~AutogradMeta() { unregister_retained(*this); }
+
+void set_grad_fn(AutogradMeta& m, std::shared_ptr<Node> fn, uint32_t output_nr) {
+  unregister_retained(m);
+  m.grad_fn = std::move(fn);
+  m.output_nr = output_nr;
+  if (m.retains_grad && m.grad_fn) m.grad_fn->retained_.emplace_back(output_nr, &m);
+}
+
 Node::~Node() {
+  g_live_nodes.fetch_sub(1, std::memory_order_relaxed);
   // Free long chains iteratively instead of recursively (a 100k-op graph must not blow the
   // stack): take over every edge, and destroy a node only once we hold its last reference,
   // after taking over its edges in turn.
@@ -53,6 +81,11 @@ struct AccumulateGrad final : Node {
     if (!g.defined()) return {};
     AutogradMeta& m = *variable.impl()->autograd;
     if (is_grad_enabled()) {  // create_graph: the accumulated gradient keeps its history
+      if (g.requires_grad() && !g_warned_create_graph.exchange(true))
+        std::cerr << "tapeflow warning: backward(create_graph=true) into a leaf makes a reference "
+                     "cycle between the leaf and its gradient (a memory leak). Prefer "
+                     "tapeflow::grad(..., create_graph=true); otherwise reset the leaves' gradients "
+                     "(zero_grad(true) or set_grad(Tensor())) after use to break the cycle.\n";
       m.grad = m.grad.defined() ? m.grad + g : g;
     } else if (!m.grad.defined()) {
       m.grad = g.detach().clone();
@@ -63,7 +96,7 @@ struct AccumulateGrad final : Node {
   }
 };
 
-static AutogradMeta& meta(const Tensor& t) {
+AutogradMeta& meta(const Tensor& t) {
   auto& p = t.impl()->autograd;
   if (!p) p = std::make_unique<AutogradMeta>();
   return *p;
@@ -135,9 +168,7 @@ void attach(const std::shared_ptr<Node>& node, const Tensor* const* inputs, size
     if (inputs[i]->defined()) node->next[i] = edge_to(*inputs[i]);
   node->num_outputs = 1;
   if (g_anomaly) node->anomaly_trace = capture_trace();
-  AutogradMeta& m = meta(out);
-  m.grad_fn = node;
-  m.output_nr = 0;
+  set_grad_fn(meta(out), node, 0);
 }
 
 SavedTensor::SavedTensor(const Tensor& t, bool is_output) : is_output_(is_output) {
@@ -164,9 +195,7 @@ Tensor SavedTensor::unpack(Node& owner) const {
   if (is_output_ && requires_grad_ && is_grad_enabled()) {
     // create_graph: reattach the output to the node that produced it.
     Tensor t = data_.detach();
-    AutogradMeta& m = meta(t);
-    m.grad_fn = owner.shared_from_this();
-    m.output_nr = output_nr_;
+    set_grad_fn(meta(t), owner.shared_from_this(), output_nr_);
     return t;
   }
   return data_;
@@ -177,6 +206,7 @@ Tensor SavedTensor::unpack(Node& owner) const {
 using autograd::AutogradMeta;
 
 bool Tensor::requires_grad() const {
+  detail::check_defined("requires_grad", *this);
   const auto& m = impl_->autograd;
   return m && (m->requires_grad || m->grad_fn);
 }
@@ -196,17 +226,23 @@ Tensor& Tensor::requires_grad_(bool on) {
 }
 
 Tensor Tensor::grad() const {
+  detail::check_defined("grad", *this);
   const auto& m = impl_->autograd;
   return m ? m->grad : Tensor();
 }
 
 void Tensor::set_grad(const Tensor& g) const {
+  detail::check_defined("set_grad", *this);
+  if (g.is_same(*this))
+    fail("set_grad: a tensor cannot be its own gradient (that would be a reference cycle); pass a "
+         "copy (clone())");
   if (g.defined() && g.shape() != shape())
     fail("set_grad: gradient shape ", g.shape(), " does not match tensor shape ", shape());
   autograd::meta(*this).grad = g;
 }
 
 void Tensor::zero_grad(bool set_to_none) const {
+  detail::check_defined("zero_grad", *this);
   auto& m = impl_->autograd;
   if (!m || !m->grad.defined()) return;
   if (set_to_none) {
@@ -219,18 +255,34 @@ void Tensor::zero_grad(bool set_to_none) const {
 }
 
 bool Tensor::is_leaf() const {
+  detail::check_defined("is_leaf", *this);
   const auto& m = impl_->autograd;
   return !m || !m->grad_fn;
 }
 
 std::string Tensor::grad_fn() const {
+  detail::check_defined("grad_fn", *this);
   const auto& m = impl_->autograd;
   return m && m->grad_fn ? m->grad_fn->name() : "";
 }
 
 std::shared_ptr<autograd::Node> Tensor::grad_fn_node() const {
+  detail::check_defined("grad_fn_node", *this);
   const auto& m = impl_->autograd;
   return m ? m->grad_fn : nullptr;
+}
+
+// A non-leaf keeps the gradient that reaches it in backward (accumulated like a leaf's).
+void Tensor::retain_grad() const {
+  detail::check_defined("retain_grad", *this);
+  if (!requires_grad())
+    fail("retain_grad: cannot retain the gradient of a tensor that does not require grad (shape ",
+         shape(), ")");
+  if (is_leaf()) return;  // leaves keep theirs anyway
+  AutogradMeta& m = *impl_->autograd;
+  if (m.retains_grad) return;
+  m.retains_grad = true;
+  autograd::set_grad_fn(m, m.grad_fn, m.output_nr);
 }
 
 Tensor Tensor::detach() const {

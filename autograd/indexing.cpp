@@ -1,5 +1,6 @@
 // Indexing ops: index_select / index_add and gather / scatter_add are each other's
 // derivatives; one_hot and take_along_dim are composites.
+#include "autograd/elementwise_forward.h"
 #include "autograd/function.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
@@ -125,13 +126,15 @@ Tensor scatter_add(const Tensor& x, int dim, const Tensor& index, const Tensor& 
 }
 
 Tensor take_along_dim(const Tensor& x, const Tensor& index, int dim) {
-  check_defined("take_along_dim", x);
+  check_same_device("take_along_dim", x, index);
+  if (!is_integral(index.dtype()))
+    fail("take_along_dim: index must be an integer tensor, got dtype ", index.dtype());
   int d = normalize_dim("take_along_dim", dim, x.dim());
   if (index.dim() != x.dim())
     fail("take_along_dim: index (shape ", index.shape(), ") must have the rank of input (shape ", x.shape(), ")");
   Shape s = x.shape();
   s[d] = index.shape()[d];
-  Shape bs = broadcast_shapes(s, index.shape());
+  Shape bs = broadcast_or_fail("take_along_dim", s, index.shape());
   Shape xs = bs;
   xs[d] = x.shape()[d];
   return gather(x.expand(xs), d, index.expand(bs));
@@ -148,6 +151,9 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes) {
   }
   if (num_classes < 0) num_classes = mx + 1;
   if (mx >= num_classes) fail_index("one_hot: label ", mx, " is out of range for ", num_classes, " classes");
+  Shape out = labels.shape();
+  out.push_back(num_classes);
+  checked_numel("one_hot", out, sizeof(int64_t));  // before arange/eq allocate
   Tensor classes = arange(num_classes, Options(kInt64, labels.device()));
   return eq(cast_raw(labels, kInt64).unsqueeze(-1), classes).astype(kInt64);
 }

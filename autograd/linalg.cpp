@@ -74,7 +74,7 @@ Tensor matmul_forward(const Tensor& a0, const Tensor& b0, const Shape& batch) {
   Tensor a = a0.detach().expand(ash), b = b0.detach().expand(bsh);
   if (!mat_layout(a)) a = a.contiguous();
   if (!mat_layout(b)) b = b.contiguous();
-  Tensor out = make_tensor(osh, a.dtype(), a.device());
+  Tensor out = make_tensor(osh, a.dtype(), a.device(), "matmul");
   if (out.numel() == 0) return out;
   if (K == 0) {
     backend_of(out).fill(view_of(out), 0.0);

@@ -1,9 +1,11 @@
 // Tensor's convenience methods: thin forwards to the free functions in tensor/ops.h.
+#include "tensor/internal.h"
 #include "tensor/ops.h"
 
 namespace tapeflow {
 
 Tensor Tensor::squeeze() const {
+  detail::check_defined("squeeze", *this);
   Shape s;
   for (int64_t d : shape())
     if (d != 1) s.push_back(d);
@@ -14,6 +16,7 @@ Tensor Tensor::unsqueeze(int d) const { return tapeflow::unsqueeze(*this, d); }
 Tensor Tensor::transpose(int a, int b) const { return tapeflow::transpose(*this, a, b); }
 Tensor Tensor::permute(const std::vector<int>& dims) const { return tapeflow::permute(*this, dims); }
 Tensor Tensor::T() const {
+  detail::check_defined("T", *this);
   std::vector<int> p(dim());
   for (int i = 0; i < dim(); ++i) p[i] = dim() - 1 - i;
   return tapeflow::permute(*this, p);

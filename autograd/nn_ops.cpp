@@ -104,6 +104,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels) {
 // loss_i = -sum_j t_ij log_softmax(z_i)_j  (a composite over the fused log_softmax)
 Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& target, int dim) {
   check_same_device("softmax_cross_entropy", logits, target);
+  softmax_dim("softmax_cross_entropy", logits, dim);  // errors name this op, not log_softmax
   if (logits.shape() != target.shape())
     fail("softmax_cross_entropy: logits of shape ", logits.shape(), " and target of shape ", target.shape(),
          " must have the same shape");

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/small_alloc.h"
@@ -14,6 +15,13 @@ namespace tapeflow::autograd {
 
 struct Node;
 struct Edge;
+
+// Debug statistic: how many graph nodes are alive right now (leak tests).
+int64_t live_node_count();
+
+// Makes `fn` (output `output_nr`) the grad_fn of the tensor owning `m`, moving a retain_grad()
+// registration along (in-place ops and recorded writes replace a tensor's grad_fn).
+void set_grad_fn(AutogradMeta& m, std::shared_ptr<Node> fn, uint32_t output_nr);
 
 // Per-node vectors live in the small-block cache (base/small_alloc.h): one op records a node,
 // its edges and, in backward, its gradient vectors.
@@ -55,6 +63,10 @@ struct AutogradMeta {
   std::shared_ptr<Node> grad_fn;
   uint32_t output_nr = 0;
   std::weak_ptr<Node> grad_accumulator;  // leaves: the AccumulateGrad node, created lazily
+  AutogradMeta() = default;
+  AutogradMeta(const AutogradMeta&) = delete;
+  AutogradMeta& operator=(const AutogradMeta&) = delete;
+  ~AutogradMeta();  // unregisters a retained grad from its grad_fn
   TAPEFLOW_SMALL_ALLOC_OPERATORS
 };
 
@@ -69,7 +81,11 @@ struct Node : std::enable_shared_from_this<Node> {
   int pending_ = 0;
   bool visited_ = false;
   Grads grad_buffer_;
+  // Non-leaf tensors that called retain_grad(): (output_nr, their metadata). Not owning (no
+  // cycle): a tensor's metadata unregisters itself when it dies or gets a new grad_fn.
+  std::vector<std::pair<uint32_t, AutogradMeta*>> retained_;
 
+  Node();
   virtual ~Node();
   virtual const char* name() const = 0;
   // grads: one per forward output (undefined when no gradient flowed). Returns one per edge.

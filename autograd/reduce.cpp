@@ -49,7 +49,7 @@ Tensor reduce_raw(ReduceOp op, const char* name, const Tensor& x, uint32_t mask,
   if ((op == ReduceOp::Max || op == ReduceOp::Min) && reduced_count(x.shape(), mask) == 0 && x.dim() > 0)
     fail(name, ": cannot reduce over an empty dimension (shape ", x.shape(), ")");
   Tensor in = (op == ReduceOp::Sum || op == ReduceOp::Prod) ? cast_raw(x, dt) : x;
-  Tensor out = make_tensor(keep_shape(x.shape(), mask), dt, x.device());
+  Tensor out = make_tensor(keep_shape(x.shape(), mask), dt, x.device(), name);
   if (out.numel()) backend_of(x).reduce(op, view_of(in), mask, view_of(out));
   if (!keepdims) out = make_view_of(out, drop_shape(x.shape(), mask), contiguous_strides(drop_shape(x.shape(), mask)), 0);
   return out;
@@ -64,7 +64,7 @@ Tensor unreduce(const Tensor& g, const Shape& in_shape, uint32_t mask) {
 
 // d sum(x) / dx = 1 everywhere (the gradient is broadcast back)
 Tensor sum(const Tensor& x, Axes axes, bool keepdims) {
-  uint32_t mask = axes_mask("sum", axes, x.dim());
+  uint32_t mask = axes_mask("sum", axes, x);
   Tensor y = reduce_raw(ReduceOp::Sum, "sum", x, mask, keepdims);
   if (should_record({&x}))
     record("SumBackward", {&x}, y, [shape = x.shape(), mask](Node&, Grads& gs) -> Grads {
@@ -74,7 +74,7 @@ Tensor sum(const Tensor& x, Axes axes, bool keepdims) {
 }
 
 Tensor mean(const Tensor& x, Axes axes, bool keepdims) {
-  uint32_t mask = axes_mask("mean", axes, x.dim());
+  uint32_t mask = axes_mask("mean", axes, x);
   int64_t n = reduced_count(x.shape(), mask);
   Tensor xf = is_floating(x.dtype()) ? x : x.astype(kFloat32);
   return sum(xf, axes, keepdims) / (double)n;
@@ -83,7 +83,7 @@ Tensor mean(const Tensor& x, Axes axes, bool keepdims) {
 // d prod(x) / dx_i = prod of the others; with one zero in the slice only that element gets a
 // gradient (the product of the non-zeros), with two or more zeros nothing does.
 Tensor prod(const Tensor& x, Axes axes, bool keepdims) {
-  uint32_t mask = axes_mask("prod", axes, x.dim());
+  uint32_t mask = axes_mask("prod", axes, x);
   Tensor y = reduce_raw(ReduceOp::Prod, "prod", x, mask, keepdims);
   if (should_record({&x}))
     record("ProdBackward", {&x}, y, [sx = save(x), mask](Node& n, Grads& gs) -> Grads {
@@ -105,7 +105,7 @@ Tensor prod(const Tensor& x, Axes axes, bool keepdims) {
 
 // The gradient goes to the maxima, split evenly between ties.
 static Tensor extremum(ReduceOp op, const char* name, const char* node, const Tensor& x, Axes axes, bool keepdims) {
-  uint32_t mask = axes_mask(name, axes, x.dim());
+  uint32_t mask = axes_mask(name, axes, x);
   Tensor y = reduce_raw(op, name, x, mask, keepdims);
   if (should_record({&x}))
     record(node, {&x}, y, [sx = save(x), sy = save_output(y), mask](Node& n, Grads& gs) -> Grads {
@@ -124,10 +124,10 @@ Tensor max(const Tensor& x, Axes axes, bool keepdims) { return extremum(ReduceOp
 Tensor min(const Tensor& x, Axes axes, bool keepdims) { return extremum(ReduceOp::Min, "min", "MinBackward", x, axes, keepdims); }
 
 Tensor all(const Tensor& x, Axes axes, bool keepdims) {
-  return reduce_raw(ReduceOp::All, "all", x, axes_mask("all", axes, x.dim()), keepdims);
+  return reduce_raw(ReduceOp::All, "all", x, axes_mask("all", axes, x), keepdims);
 }
 Tensor any(const Tensor& x, Axes axes, bool keepdims) {
-  return reduce_raw(ReduceOp::Any, "any", x, axes_mask("any", axes, x.dim()), keepdims);
+  return reduce_raw(ReduceOp::Any, "any", x, axes_mask("any", axes, x), keepdims);
 }
 
 static Tensor arg_reduce(backend::ArgReduceOp op, const char* name, const Tensor& x, int axis, bool keepdims) {
@@ -143,32 +143,38 @@ static Tensor arg_reduce(backend::ArgReduceOp op, const char* name, const Tensor
 }
 Tensor argmax(const Tensor& x, int axis, bool keepdims) { return arg_reduce(backend::ArgReduceOp::ArgMax, "argmax", x, axis, keepdims); }
 Tensor argmin(const Tensor& x, int axis, bool keepdims) { return arg_reduce(backend::ArgReduceOp::ArgMin, "argmin", x, axis, keepdims); }
-Tensor argmax(const Tensor& x) { return argmax(x.reshape({-1}), 0); }
-Tensor argmin(const Tensor& x) { return argmin(x.reshape({-1}), 0); }
+Tensor argmax(const Tensor& x) { check_defined("argmax", x); return argmax(x.reshape({-1}), 0); }
+Tensor argmin(const Tensor& x) { check_defined("argmin", x); return argmin(x.reshape({-1}), 0); }
 
-// var = sum((x - mean)^2) / (n - correction); a composite
-Tensor var(const Tensor& x, Axes axes, int64_t correction, bool keepdims) {
-  uint32_t mask = axes_mask("var", axes, x.dim());
+// var = sum((x - mean)^2) / (n - correction); a composite. `name` is the op the user called.
+static Tensor var_impl(const char* name, const Tensor& x, Axes axes, int64_t correction, bool keepdims) {
+  uint32_t mask = axes_mask(name, axes, x);
   int64_t n = reduced_count(x.shape(), mask);
-  if (correction < 0) fail("var: correction must be non-negative, got ", correction);
+  if (correction < 0) fail(name, ": correction must be non-negative, got ", correction);
   Tensor xf = is_floating(x.dtype()) ? x : x.astype(kFloat32);
   Tensor centred = xf - mean(xf, axes, true);
   double denom = std::max<double>(0.0, (double)(n - correction));
   return sum(centred * centred, axes, keepdims) / denom;
 }
 
+Tensor var(const Tensor& x, Axes axes, int64_t correction, bool keepdims) {
+  return var_impl("var", x, std::move(axes), correction, keepdims);
+}
+
 Tensor std(const Tensor& x, Axes axes, int64_t correction, bool keepdims) {
-  return sqrt(var(x, axes, correction, keepdims));
+  return sqrt(var_impl("std", x, std::move(axes), correction, keepdims));
 }
 
 // logsumexp = m + log(sum(exp(x - m))) with m the (constant) max; a composite, stable.
+// An empty reduction gives -inf (the log of an empty sum), as PyTorch.
 Tensor logsumexp(const Tensor& x, Axes axes, bool keepdims) {
+  uint32_t mask = axes_mask("logsumexp", axes, x);
   Tensor xf = is_floating(x.dtype()) ? x : x.astype(kFloat32);
-  Tensor m = max(xf, axes, true).detach();
+  if (reduced_count(x.shape(), mask) == 0) return sum(xf, axes, keepdims) - INFINITY;
+  Tensor m = reduce_raw(ReduceOp::Max, "logsumexp", xf.detach(), mask, true);
   m = where(eq(abs(m), INFINITY), zeros_like(m), m);  // all -inf (or inf) rows stay exact
   Tensor r = log(sum(exp(xf - m), axes, true)) + m;
   if (keepdims) return r;
-  uint32_t mask = axes_mask("logsumexp", axes, x.dim());
   return r.reshape(drop_shape(x.shape(), mask));
 }
 
@@ -193,6 +199,7 @@ Tensor cumsum(const Tensor& x, int axis) {
 
 // Sums x down to `shape` (leading dims and dims of size 1 in shape).
 Tensor sum_to(const Tensor& x, const Shape& shape) {
+  check_defined("sum_to", x);
   if (x.shape() == shape) return x;
   int lead = x.dim() - shape.size();
   if (lead < 0) fail("sum_to: cannot sum shape ", x.shape(), " to ", shape);

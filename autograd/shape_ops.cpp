@@ -56,8 +56,9 @@ Shape infer_shape(const char* op, const Shape& want, int64_t numel, const Shape&
       infer = i;
     } else if (s[i] < 0) {
       fail(op, ": invalid dimension ", s[i], " in shape ", want);
-    } else {
-      known *= s[i];
+    } else if (__builtin_mul_overflow(known, s[i], &known)) {
+      fail(op, ": cannot reshape tensor of shape ", from, " (", numel, " elements) into shape ", want,
+           " (the element count overflows int64)");
     }
   }
   if (infer >= 0) {
@@ -126,6 +127,7 @@ Tensor Tensor::view(const Shape& shape) const {
 }
 
 Tensor Tensor::flatten(int start, int end) const {
+  check_defined("flatten", *this);
   if (dim() == 0) return reshape({1});
   int s = normalize_dim("flatten", start, dim()), e = normalize_dim("flatten", end, dim());
   if (s > e) fail("flatten: start_dim ", start, " comes after end_dim ", end);
@@ -214,6 +216,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
     else if (have == 1) st[i] = 0;
     else fail("expand: cannot expand shape ", x.shape(), " to ", shape, " (dim ", i, ": ", have, " vs ", s[i], ")");
   }
+  checked_numel("expand", s, dtype_size(x.dtype()));
   Tensor y = make_view_of(x, s, st, x.offset());
   if (should_record({&x}))  // the engine sums the gradient back to x's shape
     record("ExpandBackward", {&x}, y, [](Node&, Grads& gs) -> Grads { return {gs[0]}; });
@@ -229,10 +232,10 @@ Tensor slice(const Tensor& x, int dim, int64_t start, int64_t stop, int64_t step
   int64_t n = x.shape()[d];
   auto clampi = [n](int64_t i) { if (i < 0) i += n; return i < 0 ? 0 : (i > n ? n : i); };
   int64_t b = clampi(start), e = stop == kEnd ? n : clampi(stop);
-  int64_t len = e > b ? (e - b + step - 1) / step : 0;
+  int64_t len = e > b ? (e - b - 1) / step + 1 : 0;  // no overflow for a huge step
   Shape s = x.shape(), st = x.strides();
   s[d] = len;
-  st[d] = x.strides()[d] * step;
+  st[d] = len > 1 ? x.strides()[d] * step : x.strides()[d];  // len > 1: step < n, no overflow
   Tensor y = make_view_of(x, s, st, x.offset() + (len ? b * x.strides()[d] : 0));
   return recorded_view("SliceBackward", x, y, [d, start, stop, step](const Tensor& t) { return slice(t, d, start, stop, step); });
 }
@@ -268,11 +271,12 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
       if (k != d && xs[i].shape()[k] != f.shape()[k])
         fail("concat: shapes ", f.shape(), " and ", xs[i].shape(), " differ outside dim ", d);
     dt = promote_types(dt, xs[i].dtype());
-    total += xs[i].shape()[d];
+    if (__builtin_add_overflow(total, xs[i].shape()[d], &total))
+      fail("concat: the concatenated dim ", d, " overflows int64");
   }
   Shape s = f.shape();
   s[d] = total;
-  Tensor y = make_tensor(s, dt, f.device());
+  Tensor y = make_tensor(s, dt, f.device(), "concat");
   std::vector<int64_t> sizes;
   int64_t off = 0;
   for (const Tensor& t : xs) {
@@ -312,13 +316,18 @@ Tensor stack(const std::vector<Tensor>& xs, int dim) {
   return concat(us, d);
 }
 
+static void check_splittable(const char* op, const Tensor& x) {
+  check_defined(op, x);
+  if (x.dim() == 0) fail(op, ": expected a tensor with at least one dim, got a 0-d tensor");
+}
+
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int dim) {
-  check_defined("split", x);
+  check_splittable("split", x);
   int d = normalize_dim("split", dim, x.dim());
   int64_t total = 0;
   for (int64_t s : sizes) {
     if (s < 0) fail("split: negative size ", s);
-    total += s;
+    if (__builtin_add_overflow(total, s, &total)) fail("split: the sizes overflow int64");
   }
   if (total != x.shape()[d])
     fail("split: sizes add up to ", total, " but dim ", d, " of shape ", x.shape(), " has size ", x.shape()[d]);
@@ -329,7 +338,7 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
 }
 
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int dim) {
-  check_defined("split", x);
+  check_splittable("split", x);
   int d = normalize_dim("split", dim, x.dim());
   if (split_size <= 0) fail("split: split_size must be positive, got ", split_size);
   std::vector<int64_t> sizes;
@@ -339,11 +348,11 @@ std::vector<Tensor> split(const Tensor& x, int64_t split_size, int dim) {
 }
 
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int dim) {
-  check_defined("chunk", x);
+  check_splittable("chunk", x);
   if (chunks <= 0) fail("chunk: number of chunks must be positive, got ", chunks);
   int d = normalize_dim("chunk", dim, x.dim());
   int64_t n = x.shape()[d];
-  int64_t size = (n + chunks - 1) / chunks;
+  int64_t size = n == 0 ? 0 : (n - 1) / chunks + 1;
   return split(x, size > 0 ? size : 1, d);
 }
 
@@ -352,7 +361,7 @@ Tensor Tensor::narrow(int dim, int64_t start, int64_t length) const {
   int d = normalize_dim("narrow", dim, this->dim());
   int64_t n = shape()[d];
   if (start < 0) start += n;
-  if (start < 0 || length < 0 || start + length > n)
+  if (start < 0 || length < 0 || start > n || length > n - start)
     fail_index("narrow: start ", start, " and length ", length, " are out of range for dim ", d, " of size ", n);
   return tapeflow::slice(*this, d, start, start + length, 1);
 }

@@ -18,6 +18,56 @@ namespace tapeflow::backend {
 template <class T> TF_HD T tf_max(T a, T b) { return a > b ? a : b; }
 template <class T> TF_HD T tf_min(T a, T b) { return a < b ? a : b; }
 
+// ---- defined integer arithmetic (no UB) ----
+// Signed integer add/sub/mul/neg wrap as two's complement (NumPy/PyTorch behaviour): the
+// arithmetic is done in the unsigned type. Other types (float, bool, uint8) are unchanged.
+template <class T> constexpr bool kWrapInt = std::is_integral_v<T> && std::is_signed_v<T>;
+template <class T> TF_HD T wrap_add(T a, T b) {
+  if constexpr (kWrapInt<T>) { using U = std::make_unsigned_t<T>; return T(U(U(a) + U(b))); }
+  else return T(a + b);
+}
+template <class T> TF_HD T wrap_sub(T a, T b) {
+  if constexpr (kWrapInt<T>) { using U = std::make_unsigned_t<T>; return T(U(U(a) - U(b))); }
+  else return T(a - b);
+}
+template <class T> TF_HD T wrap_mul(T a, T b) {
+  if constexpr (kWrapInt<T>) { using U = std::make_unsigned_t<T>; return T(U(U(a) * U(b))); }
+  else return T(a * b);
+}
+template <class T> TF_HD T wrap_neg(T a) {
+  if constexpr (kWrapInt<T>) { using U = std::make_unsigned_t<T>; return T(U(U(0) - U(a))); }
+  else return T(-a);
+}
+// Integer division, defined everywhere: x / 0 is 0 and INT_MIN / -1 wraps to INT_MIN (never a
+// SIGFPE); otherwise truncation toward zero as C++.
+template <class T> TF_HD T int_div(T a, T b) {
+  if (b == T(0)) return T(0);
+  if constexpr (kWrapInt<T>) { if (b == T(-1)) return wrap_neg(a); }
+  return T(a / b);
+}
+
+// Floating -> integer conversion without UB: NaN -> 0; to int32/int64 saturates at the type's
+// limits (+-inf included); to uint8 goes through (saturated) int64 and wraps modulo 256, as
+// NumPy/PyTorch on x86 do for in-range values (-1.0 -> 255).
+template <class To, class From>
+TF_HD To float_to_int(From v) {
+  if (v != v) return To(0);
+  if constexpr (std::is_signed_v<To> && sizeof(To) >= 4) {
+    constexpr double lim = sizeof(To) == 8 ? 9223372036854775808.0 : 2147483648.0;  // 2^(bits-1)
+    if (v >= From(lim)) return sizeof(To) == 8 ? To(INT64_MAX) : To(INT32_MAX);
+    if (v <= From(-lim)) return sizeof(To) == 8 ? To(INT64_MIN) : To(INT32_MIN);
+    return To(v);
+  } else {
+    return To(uint64_t(float_to_int<int64_t>(v)));
+  }
+}
+// A double parameter (clamp bounds, affine scale) as the element type T without UB.
+template <class T> TF_HD T param_as(double v) {
+  if constexpr (std::is_same_v<T, bool>) return v != 0.0;
+  else if constexpr (std::is_integral_v<T>) return float_to_int<T>(v);
+  else return T(v);
+}
+
 // Round half to even (NumPy's rule).
 template <class T> TF_HD T round_half_even(T x) {
   T r = ::round(x);
@@ -35,19 +85,29 @@ template <class T> TF_HD T sigmoid_of(T x) {
 // out = f(x) for the unary op; alpha/beta are the op's scalar parameters.
 template <UnaryOp op, class T>
 TF_HD T unary_fn(T x, double alpha, double beta) {
-  if constexpr (op == UnaryOp::Neg) return T(-x);
-  else if constexpr (op == UnaryOp::Abs) { if constexpr (std::is_unsigned_v<T> || std::is_same_v<T, bool>) return x; else return x < T(0) ? T(-x) : x; }
+  if constexpr (op == UnaryOp::Neg) return wrap_neg(x);
+  else if constexpr (op == UnaryOp::Abs) { if constexpr (std::is_unsigned_v<T> || std::is_same_v<T, bool>) return x; else return x < T(0) ? wrap_neg(x) : x; }
   else if constexpr (op == UnaryOp::Sign) { if constexpr (std::is_same_v<T, bool>) return x; else return T((T(0) < x) - (x < T(0))); }
-  else if constexpr (op == UnaryOp::Square) return T(x * x);
-  else if constexpr (op == UnaryOp::Relu) return x > T(0) ? x : T(0);
-  else if constexpr (op == UnaryOp::Clamp) {
-    if constexpr (std::is_floating_point_v<T>) { if (x != x) return x; }
-    double v = (double)x;
-    v = v < alpha ? alpha : v;
-    v = v > beta ? beta : v;
-    return T(v);
+  else if constexpr (op == UnaryOp::Square) return wrap_mul(x, x);
+  else if constexpr (op == UnaryOp::Relu) {  // NaN stays NaN (as PyTorch); `|`: no branch, vectorises
+    if constexpr (std::is_floating_point_v<T>) return ((x > T(0)) | (x != x)) ? x : T(0);
+    else return x > T(0) ? x : T(0);
   }
-  else if constexpr (op == UnaryOp::Affine) return T(x * T(alpha) + T(beta));
+  else if constexpr (op == UnaryOp::Clamp) {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (x != x) return x;
+      double v = (double)x;
+      v = v < alpha ? alpha : v;
+      v = v > beta ? beta : v;
+      return T(v);
+    } else {  // compare in double, convert the bound without UB
+      double v = (double)x;
+      if (v < alpha) return param_as<T>(alpha);
+      if (v > beta) return param_as<T>(beta);
+      return x;
+    }
+  }
+  else if constexpr (op == UnaryOp::Affine) return wrap_add(wrap_mul(x, param_as<T>(alpha)), param_as<T>(beta));
   else if constexpr (std::is_floating_point_v<T>) {
     if constexpr (op == UnaryOp::Exp) return ::exp(x);
     else if constexpr (op == UnaryOp::Log) return ::log(x);
@@ -82,23 +142,23 @@ TF_HD bool unary_pred(T x) {
 template <class T> TF_HD T int_pow(T base, T e) {
   if (e < T(0)) return base == T(1) ? T(1) : T(0);
   T r = T(1);
-  while (e) { if (e & T(1)) r = T(r * base); base = T(base * base); e = T(e >> 1); }
+  while (e) { if (e & T(1)) r = wrap_mul(r, base); base = wrap_mul(base, base); e = T(e >> 1); }
   return r;
 }
 
 // Arithmetic binary ops (same dtype out).
 template <BinaryOp op, class T>
 TF_HD T binary_fn(T a, T b) {
-  if constexpr (op == BinaryOp::Add) { if constexpr (std::is_same_v<T, bool>) return a || b; else return T(a + b); }
-  else if constexpr (op == BinaryOp::Sub) { if constexpr (std::is_same_v<T, bool>) return a != b; else return T(a - b); }
-  else if constexpr (op == BinaryOp::Mul) { if constexpr (std::is_same_v<T, bool>) return a && b; else return T(a * b); }
-  else if constexpr (op == BinaryOp::Div) { if constexpr (std::is_floating_point_v<T>) return a / b; else return b == T(0) ? T(0) : T(a / b); }
+  if constexpr (op == BinaryOp::Add) { if constexpr (std::is_same_v<T, bool>) return a || b; else return wrap_add(a, b); }
+  else if constexpr (op == BinaryOp::Sub) { if constexpr (std::is_same_v<T, bool>) return a != b; else return wrap_sub(a, b); }
+  else if constexpr (op == BinaryOp::Mul) { if constexpr (std::is_same_v<T, bool>) return a && b; else return wrap_mul(a, b); }
+  else if constexpr (op == BinaryOp::Div) { if constexpr (std::is_floating_point_v<T>) return a / b; else if constexpr (std::is_same_v<T, bool>) return b ? a : false; else return int_div(a, b); }
   else if constexpr (op == BinaryOp::Maximum) { if constexpr (std::is_floating_point_v<T>) { if (a != a || b != b) return a + b; } return a > b ? a : b; }
   else if constexpr (op == BinaryOp::Minimum) { if constexpr (std::is_floating_point_v<T>) { if (a != a || b != b) return a + b; } return a < b ? a : b; }
   else if constexpr (op == BinaryOp::Pow) { if constexpr (std::is_floating_point_v<T>) return ::pow(a, b); else if constexpr (std::is_same_v<T, bool>) return a || !b; else return int_pow(a, b); }
   else if constexpr (op == BinaryOp::ReluGrad) return b > T(0) ? a : T(0);
-  else if constexpr (op == BinaryOp::TanhGrad) return T(a * (T(1) - b * b));
-  else if constexpr (op == BinaryOp::SigmoidGrad) return T(a * b * (T(1) - b));
+  else if constexpr (op == BinaryOp::TanhGrad) return wrap_mul(a, wrap_sub(T(1), wrap_mul(b, b)));
+  else if constexpr (op == BinaryOp::SigmoidGrad) return wrap_mul(wrap_mul(a, b), wrap_sub(T(1), b));
   else return a;
 }
 

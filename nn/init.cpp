@@ -139,4 +139,13 @@ Initializer get_initializer(const std::string& name) {
   fail("unknown initializer '", name, "'; valid names: ", valid);
 }
 
+Initializer InitSpec::resolve(const char* layer, const char* arg) const {
+  if (fn) return fn;
+  for (auto& [n, f] : initializer_table())
+    if (n == name) return f();
+  std::string valid;
+  for (auto& n : initializer_names()) valid += (valid.empty() ? "" : ", ") + n;
+  fail(layer, ": unknown ", arg, " '", name, "'; valid names: ", valid);
+}
+
 }  // namespace tapeflow::nn

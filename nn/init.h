@@ -40,10 +40,13 @@ const std::vector<std::string>& initializer_names();
 
 // An initializer given by name or as a function: Dense(10, "relu", true, "he_normal").
 struct InitSpec {
-  Initializer fn;
-  InitSpec(const char* name) : fn(get_initializer(name)) {}
-  InitSpec(const std::string& name) : fn(get_initializer(name)) {}
+  Initializer fn;    // set when given a function
+  std::string name;  // set when given a name (looked up by the layer, which names itself on error)
+  InitSpec(const char* n) : name(n) {}
+  InitSpec(const std::string& n) : name(n) {}
   InitSpec(Initializer f) : fn(std::move(f)) {}
+  // The initializer; an unknown name throws "<layer>: unknown <arg> '<name>'; valid names: ...".
+  Initializer resolve(const char* layer, const char* arg) const;
 };
 
 }  // namespace tapeflow::nn

@@ -14,8 +14,8 @@ Dense::Dense(int64_t units, const std::string& activation, bool use_bias, InitSp
       activation_name_(activation.empty() ? "linear" : activation),
       activation_(get_activation(activation)),
       use_bias_(use_bias),
-      kernel_init_(std::move(kernel_initializer.fn)),
-      bias_init_(std::move(bias_initializer.fn)) {
+      kernel_init_(kernel_initializer.resolve("Dense", "kernel_initializer")),
+      bias_init_(bias_initializer.resolve("Dense", "bias_initializer")) {
   if (units <= 0) fail("Dense: units must be positive, got ", units);
   if (input_dim < 0) fail("Dense: input_dim must be positive, got ", input_dim);
   if (input_dim > 0) build_for(input_dim);

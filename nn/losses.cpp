@@ -49,6 +49,7 @@ void check_probabilities(const char* op, const Tensor& y_pred) {
 }
 
 void check_class_axis(const char* op, const Tensor& y_pred) {
+  if (!y_pred.defined()) fail(op, ": got an undefined tensor");
   if (y_pred.dim() < 1 || y_pred.size(-1) < 1)
     fail(op, ": y_pred needs a non-empty class axis, got shape ", y_pred.shape());
 }

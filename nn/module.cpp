@@ -16,6 +16,7 @@ Module::Module(std::string type_name, std::string base_name)
 Module::~Module() = default;
 
 Tensor Module::operator()(const Tensor& x) {
+  if (!x.defined()) fail(type_name_, ": got an undefined tensor");
   Tensor y = forward(x);
   Shape s = y.shape();
   if (s.size() > 0) s.erase(0);

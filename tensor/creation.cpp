@@ -1,6 +1,7 @@
 // Tensor factories: from C++ data, filled, ranges, identity. Random factories are in random.cpp.
 #include "tensor/creation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -16,18 +17,17 @@ static Tensor finish(Tensor t, const Options& o) {
 }
 
 Tensor from_blob_copy(const void* data, const Shape& shape, DType dtype, Device device) {
-  Tensor t = make_tensor(shape, dtype, device);
+  Tensor t = make_tensor(shape, dtype, device, "from_blob");
   size_t n = shape.numel() * dtype_size(dtype);
   if (n) backend_of(t).copy_from_host(t.raw_data(), data, n);
   return t;
 }
 
 Tensor from_blob(void* data, const Shape& shape, DType dtype) {
-  for (int64_t d : shape)
-    if (d < 0) fail("from_blob: negative dimension in shape ", shape);
-  if (!data && shape.numel() > 0) fail("from_blob: null pointer for shape ", shape);
+  int64_t n = checked_numel("from_blob", shape, dtype_size(dtype));
+  if (!data && n > 0) fail("from_blob: null pointer for shape ", shape);
   auto impl = IntrusivePtr<TensorImpl>(new TensorImpl());
-  impl->storage = make_intrusive<Storage>(data, shape.numel() * dtype_size(dtype), Device::cpu());
+  impl->storage = make_intrusive<Storage>(data, (size_t)n * dtype_size(dtype), Device::cpu());
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -36,14 +36,16 @@ Tensor from_blob(void* data, const Shape& shape, DType dtype) {
 
 template <ElementType T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape) {
+  checked_numel("from_vector", shape, sizeof(T));
   if ((int64_t)values.size() != shape.numel())
     fail("from_vector: ", values.size(), " values do not fill shape ", shape, " (", shape.numel(), " elements)");
+  Tensor t = make_tensor(shape, dtype_v<T>, Device::cpu(), "from_vector");
   if constexpr (std::is_same_v<T, bool>) {
-    std::vector<uint8_t> bytes(values.begin(), values.end());
-    return from_blob_copy(bytes.data(), shape, kBool);
-  } else {
-    return from_blob_copy(values.data(), shape, dtype_v<T>);
+    std::copy(values.begin(), values.end(), static_cast<bool*>(t.raw_data()));
+  } else if (!values.empty()) {
+    std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
   }
+  return t;
 }
 template Tensor from_vector<bool>(const std::vector<bool>&, const Shape&);
 template Tensor from_vector<uint8_t>(const std::vector<uint8_t>&, const Shape&);
@@ -96,17 +98,16 @@ Tensor scalar_tensor(Scalar v, Options o) {
   return finish(scalar_tensor(v, o.dtype_given ? o.dtype : natural, o.device), o);
 }
 
-Tensor empty(const Shape& shape, Options o) { return finish(make_tensor(shape, o.dtype, o.device), o); }
+Tensor empty(const Shape& shape, Options o) { return finish(make_tensor(shape, o.dtype, o.device, "empty"), o); }
 
-Tensor full(const Shape& shape, Scalar value, Options o) {
-  for (int64_t d : shape)
-    if (d < 0) fail("full/zeros/ones: negative dimension ", d, " in shape ", shape);
-  Tensor t = make_tensor(shape, o.dtype, o.device);
+static Tensor filled(const char* op, const Shape& shape, Scalar value, const Options& o) {
+  Tensor t = make_tensor(shape, o.dtype, o.device, op);
   if (t.numel()) backend_of(t).fill(view_of(t), value.to_double());
   return finish(t, o);
 }
-Tensor zeros(const Shape& shape, Options o) { return full(shape, 0, o); }
-Tensor ones(const Shape& shape, Options o) { return full(shape, 1, o); }
+Tensor full(const Shape& shape, Scalar value, Options o) { return filled("full", shape, value, o); }
+Tensor zeros(const Shape& shape, Options o) { return filled("zeros", shape, 0, o); }
+Tensor ones(const Shape& shape, Options o) { return filled("ones", shape, 1, o); }
 
 static Options like(const Tensor& t) {
   check_defined("*_like", t);
@@ -126,20 +127,29 @@ Tensor arange(Scalar start, Scalar stop, Scalar step, Options o) {
   if (step.to_double() == 0) fail("arange: step must be nonzero");
   double span = (stop.to_double() - start.to_double()) / step.to_double();
   if (!std::isfinite(span)) fail("arange: non-finite range from ", start.to_double(), " to ", stop.to_double());
+  if (span > 9.0e18) fail("arange: the range from ", start.to_double(), " to ", stop.to_double(),
+                          " in steps of ", step.to_double(), " has too many elements");
   int64_t n = span > 0 ? (int64_t)std::ceil(span) : 0;
-  std::vector<double> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = start.to_double() + (double)i * step.to_double();
+  if (!any_float) {  // exact count for integers (doubles lose it near the int64 limits)
+    uint64_t dist = step.i > 0 ? (uint64_t)stop.i - (uint64_t)start.i : (uint64_t)start.i - (uint64_t)stop.i;
+    uint64_t mag = step.i > 0 ? (uint64_t)step.i : 0 - (uint64_t)step.i;
+    bool forward = step.i > 0 ? stop.i > start.i : stop.i < start.i;
+    n = forward ? (int64_t)((dist - 1) / mag + 1) : 0;
+  }
   if (!any_float && !is_floating(dt)) {
-    std::vector<int64_t> iv(n);
-    for (int64_t i = 0; i < n; ++i) iv[i] = start.i + i * step.i;
+    std::vector<int64_t> iv = host_vector<int64_t>("arange", n);
+    // In uint64 so that a range near the int64 limits wraps instead of overflowing (UB).
+    for (int64_t i = 0; i < n; ++i) iv[i] = (int64_t)((uint64_t)start.i + (uint64_t)i * (uint64_t)step.i);
     return finish(cast_raw(from_vector(iv), dt).to(o.device), o);
   }
+  std::vector<double> v = host_vector<double>("arange", n);
+  for (int64_t i = 0; i < n; ++i) v[i] = start.to_double() + (double)i * step.to_double();
   return finish(cast_raw(from_vector(v), dt).to(o.device), o);
 }
 
 Tensor linspace(double start, double stop, int64_t steps, Options o) {
   if (steps < 0) fail("linspace: number of steps must be non-negative, got ", steps);
-  std::vector<double> v(steps);
+  std::vector<double> v = host_vector<double>("linspace", steps);
   for (int64_t i = 0; i < steps; ++i)
     v[i] = steps == 1 ? start : start + (stop - start) * (double)i / (double)(steps - 1);
   if (steps > 1) v[steps - 1] = stop;
@@ -149,9 +159,14 @@ Tensor linspace(double start, double stop, int64_t steps, Options o) {
 Tensor eye(int64_t n, int64_t m, Options o) {
   if (m < 0) m = n;
   if (n < 0) fail("eye: n must be non-negative, got ", n);
-  std::vector<double> v(n * m, 0.0);
-  for (int64_t i = 0; i < std::min(n, m); ++i) v[i * m + i] = 1.0;
-  return finish(cast_raw(from_vector(v, Shape{n, m}), o.dtype).to(o.device), o);
+  Tensor t = make_tensor(Shape{n, m}, o.dtype, o.device, "eye");
+  if (t.numel()) {
+    backend_of(t).fill(view_of(t), 0.0);
+    // The diagonal as a strided view: element (i, i) is at i * (m + 1).
+    Tensor diag = make_view_of(t, Shape{std::min(n, m)}, Strides{m + 1}, 0);
+    backend_of(t).fill(view_of(diag), 1.0);
+  }
+  return finish(t, o);
 }
 
 }  // namespace tapeflow

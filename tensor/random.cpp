@@ -29,8 +29,8 @@ Generator& generator() {
   return g;
 }
 
-Tensor draw(backend::RandomKind kind, const Shape& shape, double a, double b, const Options& o, DType dt) {
-  Tensor t = make_tensor(shape, dt, o.device);
+Tensor draw(const char* op, backend::RandomKind kind, const Shape& shape, double a, double b, const Options& o, DType dt) {
+  Tensor t = make_tensor(shape, dt, o.device, op);
   uint64_t n = (uint64_t)t.numel();
   uint64_t start = generator().take(n);
   if (n) backend_of(t).random(kind, view_of(t), generator().seed, start, a, b);
@@ -48,30 +48,30 @@ void manual_seed(uint64_t seed) {
 Tensor uniform(const Shape& shape, double low, double high, Options o) {
   if (!(low <= high)) fail("uniform: low (", low, ") must not exceed high (", high, ")");
   if (!is_floating(o.dtype)) fail("uniform: dtype must be floating, got ", o.dtype);
-  return draw(backend::RandomKind::Uniform, shape, low, high, o, o.dtype);
+  return draw("uniform", backend::RandomKind::Uniform, shape, low, high, o, o.dtype);
 }
 
 Tensor normal(const Shape& shape, double mean, double stddev, Options o) {
   if (!(stddev >= 0)) fail("normal: stddev must be non-negative, got ", stddev);
   if (!is_floating(o.dtype)) fail("normal: dtype must be floating, got ", o.dtype);
-  return draw(backend::RandomKind::Normal, shape, mean, stddev, o, o.dtype);
+  return draw("normal", backend::RandomKind::Normal, shape, mean, stddev, o, o.dtype);
 }
 
 Tensor bernoulli(const Shape& shape, double p, Options o) {
   if (!(p >= 0 && p <= 1)) fail("bernoulli: p must be in [0, 1], got ", p);
-  return draw(backend::RandomKind::Bernoulli, shape, p, 0, o, o.dtype);
+  return draw("bernoulli", backend::RandomKind::Bernoulli, shape, p, 0, o, o.dtype);
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, Options o) {
   if (low >= high) fail("randint: low (", low, ") must be less than high (", high, ")");
   DType dt = o.dtype_given ? o.dtype : kInt64;
   if (!is_integral(dt) && !is_floating(dt)) fail("randint: unsupported dtype ", dt);
-  return draw(backend::RandomKind::RandInt, shape, (double)low, (double)high, o, dt);
+  return draw("randint", backend::RandomKind::RandInt, shape, (double)low, (double)high, o, dt);
 }
 
 Tensor randperm(int64_t n, Options o) {
   if (n < 0) fail("randperm: n must be non-negative, got ", n);
-  std::vector<int64_t> p(n);
+  std::vector<int64_t> p = host_vector<int64_t>("randperm", n);
   std::iota(p.begin(), p.end(), 0);
   uint64_t seed = generator().seed, start = generator().take((uint64_t)n);
   for (int64_t i = n - 1; i > 0; --i) {

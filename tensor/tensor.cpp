@@ -2,6 +2,7 @@
 #include "tensor/tensor.h"
 
 #include <cstring>
+#include <new>
 
 #include "autograd/node.h"
 #include "tensor/creation.h"
@@ -26,11 +27,34 @@ Strides contiguous_strides(const Shape& shape) {
   return s;
 }
 
-Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
+int64_t checked_numel(const char* op, const Shape& shape, size_t itemsize) {
   for (int64_t d : shape)
-    if (d < 0) fail("empty: negative dimension in shape ", shape);
+    if (d < 0) fail(op, ": negative dimension ", d, " in shape ", shape);
+  // The element count, and every contiguous stride and the byte count, must fit in int64 (a
+  // zero dim does not excuse the others: strides are products of them).
+  int64_t n = 1, span = (int64_t)(itemsize ? itemsize : 1);
+  bool over = false;
+  for (int64_t d : shape) {
+    over = __builtin_mul_overflow(span, d > 0 ? d : 1, &span);
+    if (over) break;
+    n *= d;  // |n| <= span: no overflow
+  }
+  if (over)
+    fail(op, ": shape ", shape, " has too many elements (the element or byte count overflows int64)");
+  return n;
+}
+
+Tensor make_tensor(const Shape& shape, DType dtype, Device device, const char* op) {
+  int64_t n = checked_numel(op, shape, dtype_size(dtype));
   auto impl = IntrusivePtr<TensorImpl>(new TensorImpl());
-  impl->storage = make_intrusive<Storage>(shape.numel() * dtype_size(dtype), device);
+  try {
+    impl->storage = make_intrusive<Storage>((size_t)n * dtype_size(dtype), device);
+  } catch (const std::bad_alloc&) {
+    fail(op, ": out of memory allocating a tensor of shape ", shape, " and dtype ", dtype, " (",
+         (size_t)n * dtype_size(dtype), " bytes)");
+  } catch (const Error& e) {  // the backend's "out of memory" names no op
+    fail(op, ": ", e.what(), " (a tensor of shape ", shape, " and dtype ", dtype, ")");
+  }
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -72,8 +96,10 @@ backend::View view_as(const Tensor& t, const Shape& shape) {
   return v;
 }
 
+void undefined_tensor(const char* fn) { fail(fn, ": got an undefined tensor"); }
+
 void check_defined(const char* op, const Tensor& t) {
-  if (!t.defined()) fail(op, ": got an undefined tensor");
+  if (!t.defined()) undefined_tensor(op);
 }
 
 void check_same_device(const char* op, const Tensor& a, const Tensor& b) {
@@ -103,9 +129,14 @@ uint32_t axes_mask(const char* op, const Axes& axes, int rank) {
   return m;
 }
 
+uint32_t axes_mask(const char* op, const Axes& axes, const Tensor& x) {
+  check_defined(op, x);
+  return axes_mask(op, axes, x.dim());
+}
+
 Tensor cast_raw(const Tensor& t, DType dtype) {
   if (t.dtype() == dtype) return t;
-  Tensor out = make_tensor(t.shape(), dtype, t.device());
+  Tensor out = make_tensor(t.shape(), dtype, t.device(), "astype");
   backend_of(t).copy_strided(view_of(t), view_of(out));
   return out;
 }
@@ -140,11 +171,13 @@ DType result_type(const Tensor& a, const Tensor& b) {
 using namespace detail;
 
 int64_t Tensor::size(int d) const {
+  check_defined("size", *this);
   if (dim() == 0) fail_index("size: a 0-d tensor has no dim ", d);
   return shape()[normalize_dim("size", d, dim())];
 }
 
 bool Tensor::is_contiguous() const {
+  check_defined("is_contiguous", *this);
   int64_t expect = 1;
   for (int i = dim() - 1; i >= 0; --i) {
     if (shape()[i] != 1 && strides()[i] != expect) return shape().numel() == 0;
@@ -154,6 +187,7 @@ bool Tensor::is_contiguous() const {
 }
 
 void* Tensor::raw_data() const {
+  check_defined("raw_data", *this);
   return static_cast<char*>(impl_->storage->data) + impl_->offset * (int64_t)dtype_size(dtype());
 }
 

@@ -22,19 +22,32 @@ namespace tapeflow {
 
 class Tensor;
 namespace autograd { struct Node; struct AutogradMeta; }
+namespace detail {
+// Throws Error("<fn>: got an undefined tensor"): every accessor of an undefined (default
+// constructed) Tensor lands here instead of dereferencing null.
+[[noreturn]] void undefined_tensor(const char* fn);
+}
 
 // A plain C++ number used as an operand (a + 2.0, 1 - x).
 struct Scalar {
   enum class Kind : uint8_t { Bool, Int, Float } kind;
   double f;
-  int64_t i;
+  int64_t i;  // for a Float: truncated, NaN -> 0, saturated at the int64 limits (no UB)
   template <class T, std::enable_if_t<std::is_arithmetic_v<T>, int> = 0>
   Scalar(T v) {
     if constexpr (std::is_same_v<T, bool>) { kind = Kind::Bool; i = v; f = v; }
     else if constexpr (std::is_integral_v<T>) { kind = Kind::Int; i = (int64_t)v; f = (double)v; }
-    else { kind = Kind::Float; f = (double)v; i = (int64_t)v; }
+    else { kind = Kind::Float; f = (double)v; i = saturate(f); }
   }
   double to_double() const { return f; }
+
+ private:
+  static int64_t saturate(double v) {
+    if (!(v == v)) return 0;
+    if (v >= 9223372036854775808.0) return INT64_MAX;    // 2^63
+    if (v <= -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)v;
+  }
 };
 
 struct TensorImpl : RefCounted {
@@ -60,19 +73,22 @@ class Tensor {
 
   // ---- metadata ----
   bool defined() const { return impl_.get() != nullptr; }
-  const Shape& shape() const { return impl_->shape; }
-  const Strides& strides() const { return impl_->strides; }
-  int64_t offset() const { return impl_->offset; }
-  int dim() const { return impl_->shape.size(); }
+  // The accessors below throw "<name>: got an undefined tensor" on an undefined tensor.
+  const Shape& shape() const { return checked("shape")->shape; }
+  const Strides& strides() const { return checked("strides")->strides; }
+  int64_t offset() const { return checked("offset")->offset; }
+  int dim() const { return checked("dim")->shape.size(); }
   int64_t size(int dim) const;  // negative dims allowed
-  int64_t numel() const { return impl_->shape.numel(); }
-  DType dtype() const { return impl_->dtype; }
-  Device device() const { return impl_->storage->device; }
+  int64_t numel() const { return checked("numel")->shape.numel(); }
+  DType dtype() const { return checked("dtype")->dtype; }
+  Device device() const { return checked("device")->storage->device; }
   bool is_contiguous() const;
   TensorImpl* impl() const { return impl_.get(); }
   const IntrusivePtr<TensorImpl>& impl_ptr() const { return impl_; }
   bool is_same(const Tensor& o) const { return impl_ == o.impl_; }
-  bool shares_storage(const Tensor& o) const { return impl_->storage == o.impl_->storage; }
+  bool shares_storage(const Tensor& o) const {
+    return checked("shares_storage")->storage == o.checked("shares_storage")->storage;
+  }
 
   Tensor contiguous() const;  // self if already contiguous
   Tensor clone() const;       // always a fresh contiguous copy (recorded by autograd)
@@ -111,7 +127,7 @@ class Tensor {
   void backward(const Tensor& grad_output = Tensor(), bool retain_graph = false,
                 bool create_graph = false) const;
   Tensor detach() const;  // shares storage, cut from the graph
-  uint32_t version() const { return impl_->storage->version; }
+  uint32_t version() const { return checked("version")->storage->version; }
 
   // ---- views (share storage) ----
   Tensor reshape(const Shape& s) const;
@@ -184,6 +200,10 @@ class Tensor {
   std::string repr() const;  // tensor([...], shape=(3,), dtype=float32, device=cpu)
 
  private:
+  TensorImpl* checked(const char* fn) const {
+    if (!impl_) detail::undefined_tensor(fn);
+    return impl_.get();
+  }
   IntrusivePtr<TensorImpl> impl_;
 };
 

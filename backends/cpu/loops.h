@@ -10,6 +10,7 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/parallel.h"
+#include "backends/functors.h"
 #include "base/error.h"
 
 namespace tapeflow::backend::cpu {
@@ -19,12 +20,14 @@ constexpr int64_t kGrain = 32768;  // elements per parallel chunk for cheap elem
 const char* dtype_str(DType t);  // "float32", ... (no dependence on the tensor library)
 
 // Value conversion between element types as NumPy/PyTorch do it on x86: to bool is "!= 0",
-// float to integer truncates through int64 (so -1.0 -> uint8 255).
+// float to integer truncates toward zero with the defined edge cases of float_to_int
+// (backends/functors.h: NaN -> 0, int32/int64 saturate, uint8 wraps through int64 so
+// -1.0 -> 255); integer to narrower integer wraps.
 template <class To, class From>
 inline To convert(From v) {
   if constexpr (std::is_same_v<To, From>) return v;
   else if constexpr (std::is_same_v<To, bool>) return v != From(0);
-  else if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To>) return To(int64_t(v));
+  else if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To>) return float_to_int<To>(v);
   else return To(v);
 }
 

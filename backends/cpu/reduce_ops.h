@@ -12,6 +12,7 @@
 #include "backends/backend.h"
 #include "backends/cpu/loops.h"
 #include "backends/cpu/vec_math.h"
+#include "backends/functors.h"
 
 namespace tapeflow::backend::cpu {
 
@@ -36,8 +37,8 @@ struct Red {
   // NaN is sticky for Max/Min: a NaN accumulator never compares greater/less, and a NaN
   // element replaces the accumulator.
   static Acc combine(Acc a, Acc v) {
-    if constexpr (op == ReduceOp::Sum) return a + v;
-    else if constexpr (op == ReduceOp::Prod) return a * v;
+    if constexpr (op == ReduceOp::Sum) return wrap_add(a, v);  // integers wrap (no UB)
+    else if constexpr (op == ReduceOp::Prod) return wrap_mul(a, v);
     else if constexpr (op == ReduceOp::All) return a & v;
     else if constexpr (op == ReduceOp::Any) return a | v;
     else if constexpr (op == ReduceOp::Max) {

@@ -7,6 +7,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/loops.h"
+#include "backends/functors.h"
 
 namespace tapeflow::backend::cpu {
 namespace {
@@ -101,7 +102,7 @@ void cumsum_kernel(const View& x, int axis, const View& out) {
       for (int64_t j = j0; j < j1; ++j, w.next()) {
         Acc acc = 0;
         for (int64_t i = 0; i < n; ++i) {
-          acc += Acc(xp[w.off[0] + i * sx]);
+          acc = wrap_add(acc, Acc(xp[w.off[0] + i * sx]));  // integers wrap
           op_[w.off[1] + i * so] = convert<T>(acc);
         }
       }
@@ -123,7 +124,7 @@ void cumsum_kernel(const View& x, int axis, const View& out) {
       for (int64_t c = 0; c < tw; ++c) acc[c] = 0;
       for (int64_t i = 0; i < n; ++i)
         for (int64_t c = 0; c < tw; ++c) {
-          acc[c] += Acc(xb[i * sx + c * cx]);
+          acc[c] = wrap_add(acc[c], Acc(xb[i * sx + c * cx]));
           ob[i * so + c * co] = convert<T>(acc[c]);
         }
     }

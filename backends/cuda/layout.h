@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "backends/backend.h"
+#include "backends/functors.h"
 
 #if defined(__CUDACC__)
 #define TF_CUDA_HD __host__ __device__ __forceinline__
@@ -21,12 +22,13 @@ namespace tapeflow::backend::cuda {
 constexpr int64_t kMax32 = int64_t(1) << 31;
 
 // Value conversion with the CPU backend's rules (backends/cpu/loops.h convert<>): to bool is
-// `!= 0`; floating to integral goes through int64 (so out-of-range values wrap, not saturate).
+// `!= 0`; floating to integral is float_to_int (backends/functors.h: NaN -> 0, int32/int64
+// saturate, uint8 wraps through int64).
 template <class To, class From>
 TF_CUDA_HD To cast_value(From v) {
   if constexpr (std::is_same_v<To, From>) return v;
   else if constexpr (std::is_same_v<To, bool>) return v != From(0);
-  else if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To>) return To(int64_t(v));
+  else if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To>) return float_to_int<To>(v);
   else return To(v);
 }
 

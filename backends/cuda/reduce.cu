@@ -40,8 +40,8 @@ struct ReducePolicy {
   }
   __device__ static Acc load(In v, uint32_t) { return Acc(v); }
   __device__ static Acc combine(Acc a, Acc b) {
-    if constexpr (op == ReduceOp::Sum) return a + b;
-    else if constexpr (op == ReduceOp::Prod) return a * b;
+    if constexpr (op == ReduceOp::Sum) return wrap_add(a, b);  // integers wrap, as on the CPU
+    else if constexpr (op == ReduceOp::Prod) return wrap_mul(a, b);
     else if constexpr (op == ReduceOp::All) return a && b;
     else if constexpr (op == ReduceOp::Any) return a || b;
     else if constexpr (op == ReduceOp::Max) return binary_fn<BinaryOp::Maximum, T>(a, b);

@@ -27,7 +27,7 @@ __global__ void cumsum_lines_kernel(const T* x, T* out, OffsetCalc<2, uint32_t> 
     lines.get(line, off);
     Acc acc = 0;
     for (uint32_t k = 0; k < L; ++k) {
-      acc += Acc(x[off[0] + k * sx]);
+      acc = wrap_add(acc, Acc(x[off[0] + k * sx]));  // integers wrap, as on the CPU
       out[off[1] + k * so] = cast_value<T>(acc);
     }
   }
@@ -49,7 +49,7 @@ __global__ void cumsum_block_kernel(const T* x, T* out, OffsetCalc<2, uint32_t> 
 #pragma unroll
       for (int o = 1; o < 32; o <<= 1) {
         Acc n = __shfl_up_sync(0xffffffffu, v, o);
-        if (lane >= unsigned(o)) v += n;
+        if (lane >= unsigned(o)) v = wrap_add(v, n);
       }
       if (lane == 31) warp_sums[warp] = v;
       __syncthreads();
@@ -58,14 +58,14 @@ __global__ void cumsum_block_kernel(const T* x, T* out, OffsetCalc<2, uint32_t> 
 #pragma unroll
         for (int o = 1; o < 32; o <<= 1) {
           Acc n = __shfl_up_sync(0xffffffffu, w, o);
-          if (lane >= unsigned(o)) w += n;
+          if (lane >= unsigned(o)) w = wrap_add(w, n);
         }
         warp_sums[lane] = w;  // inclusive scan of the warp totals
       }
       __syncthreads();
-      if (warp > 0) v += warp_sums[warp - 1];
-      if (k < L) out[off[1] + k] = cast_value<T>(carry + v);
-      carry += warp_sums[warps - 1];
+      if (warp > 0) v = wrap_add(v, warp_sums[warp - 1]);
+      if (k < L) out[off[1] + k] = cast_value<T>(wrap_add(carry, v));
+      carry = wrap_add(carry, warp_sums[warps - 1]);
       __syncthreads();  // warp_sums is rewritten by the next chunk
     }
   }
