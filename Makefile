@@ -9,9 +9,9 @@ MESON_OPTS ?=
 DEMO_ARGS  ?=
 
 DEB_PACKAGES = meson ninja-build g++ pkg-config catch2 libopenblas-dev zlib1g-dev \
-               dataset-fashion-mnist
+               dataset-fashion-mnist libonnx-dev libprotobuf-dev
 
-.PHONY: all deps build demo test test-unit test-install test-interactive test-asan build-cuda check-cuda-build bench-size clean
+.PHONY: all deps build demo test test-unit test-install test-interactive test-onnx test-asan build-cuda check-cuda-build bench-size clean
 
 all: build
 
@@ -40,8 +40,9 @@ demo: build
 	fi
 
 # Every test: the Catch2 suite (units, gradcheck, samples' output), then building outside
-# programs against the installed library, then the interpreter sessions (cppyy, clang-repl).
-test: test-unit test-install test-interactive
+# programs against the installed library, then the interpreter sessions (cppyy, clang-repl),
+# then ONNX export checked by ONNX's checker and ONNX Runtime (a PyPI venv, cached).
+test: test-unit test-install test-interactive test-onnx
 
 test-unit: build
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(BUILD)/tests/tapeflow_tests
@@ -51,6 +52,9 @@ test-install: build
 
 test-interactive: build
 	samples/interactive/check.sh $(BUILD)
+
+test-onnx: build
+	tests/onnx/check.sh $(BUILD)
 
 bench-size: build
 	bench/compile_size.sh $(BUILD)

@@ -21,3 +21,4 @@
 #include "data/dataset.h"
 #include "data/idx.h"
 #include "data/safetensors.h"
+#include "onnx/onnx.h"
