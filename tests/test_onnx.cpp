@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "autograd/grad_mode.h"
+#include "autograd/trace.h"
+#include "nn/activations.h"
 #include "helpers.h"
 #include "nn/layers.h"
 #include "nn/sequential.h"
@@ -69,6 +71,48 @@ struct CumsumModel : nn::Module {
 };
 
 }  // namespace
+
+TEST_CASE("autograd trace: ops report name, inputs, output and attributes", "[onnx][trace]") {
+  struct Recorder : autograd::Tracer {
+    std::vector<autograd::TraceOp> ops;
+    void on_op(autograd::TraceOp op) override {
+      CHECK_FALSE(autograd::tracing());  // the tracer's own ops are not traced
+      ops.push_back(std::move(op));
+    }
+  } rec;
+  Tensor x = from_vector(std::vector<float>{-1, 2, -3, 4, 5, -6}, {2, 3});
+  Tensor s, l, r;
+  {
+    autograd::TraceGuard guard(&rec);
+    CHECK(autograd::tracing());
+    s = sum(softmax(x, 1), {0}, true);
+    l = nn::activations::leaky_relu(x.reshape({3, 2}), 0.25);
+  }
+  CHECK_FALSE(autograd::tracing());
+  r = relu(x);  // not recorded: no tracer any more
+  std::vector<std::string> names;
+  for (const auto& op : rec.ops) names.push_back(op.op);
+  REQUIRE(names.size() == 7);
+  if (names[3] == "binary.mul") std::swap(names[3], names[4]);  // the argument order is unspecified
+  CHECK(names == std::vector<std::string>{"softmax", "reduce.sum", "reshape", "binary.gt", "binary.mul",
+                                          "where", "LeakyRelu"});
+  const auto& sm = rec.ops[0];
+  CHECK(sm.inputs.size() == 1);
+  CHECK(sm.inputs[0].impl() == x.impl());
+  CHECK(sm.attr("axis")->ints == std::vector<int64_t>{1});
+  const auto& red = rec.ops[1];
+  CHECK(red.inputs[0].impl() == sm.output.impl());
+  CHECK(red.output.impl() == s.impl());
+  CHECK(red.attr("axes")->ints == std::vector<int64_t>{0});
+  CHECK(red.attr("keepdims")->ints == std::vector<int64_t>{1});
+  CHECK(rec.ops[2].output.shape() == Shape({3, 2}));
+  const auto& lr = rec.ops.back();  // the composite comes after its parts, with the same output
+  CHECK(lr.output.impl() == l.impl());
+  CHECK(lr.output.impl() == rec.ops[5].output.impl());
+  CHECK(lr.inputs[0].impl() == rec.ops[2].output.impl());
+  CHECK(lr.attr("alpha")->f == 0.25);
+  CHECK(lr.attr("beta") == nullptr);
+}
 
 TEST_CASE("onnx: without ONNX support every function says so", "[onnx]") {
   if (onnx::available()) return;  // the other tests cover the built-in case
