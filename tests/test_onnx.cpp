@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/autograd.h"
 #include "autograd/grad_mode.h"
 #include "autograd/trace.h"
 #include "nn/activations.h"
@@ -165,6 +166,19 @@ TEST_CASE("onnx: an imported model fine-tunes (its loss falls)", "[onnx]") {
   }
   double after = loss_of().item<double>();
   CHECK(after < before.item<double>());
+}
+
+TEST_CASE("onnx: imported graphs pass the gradient checker (float64)", "[onnx]") {
+  if (!onnx::available()) return;
+  for (std::string name : {"mlp", "mlp_view"}) {
+    INFO(name);
+    auto m = onnx::load(kDir + name + ".onnx");
+    m->to(kFloat64);
+    Tensor x = read_txt(kDir + name + ".input.txt").astype(kFloat64);
+    auto r = autograd::gradcheck([&](const std::vector<Tensor>& in) { return (*m)(in[0]); }, {x}, 1e-6, 1e-6, 1e-4);
+    INFO(r.message);
+    CHECK(r.ok);
+  }
 }
 
 TEST_CASE("onnx: unsupported ops are listed together in one message", "[onnx]") {
