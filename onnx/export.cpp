@@ -18,9 +18,8 @@ namespace tapeflow::onnx {
 
 namespace detail {
 
-Exporter::Exporter(::onnx::GraphProto& graph, std::unordered_map<const void*, std::string> params,
-                   int64_t batch, bool dynamic)
-    : graph_(graph), params_(std::move(params)), batch_(batch), dynamic_(dynamic) {}
+Exporter::Exporter(::onnx::GraphProto& graph, int64_t batch, bool dynamic)
+    : graph_(graph), batch_(batch), dynamic_(dynamic) {}
 
 void Exporter::unsupported(const autograd::TraceOp& op, const std::string& why) const {
   std::string shapes;
@@ -65,12 +64,8 @@ int Exporter::batch_dim(const Tensor& t) const {
 std::string Exporter::in(const Tensor& t, DType want) {
   std::string name;
   auto it = values_.find(t.impl());
-  if (it != values_.end()) {
-    if (it->second.version != t.version())
-      fail("onnx export: a traced tensor of shape ", t.shape(),
-           " was modified in place during the forward call; in-place ops cannot be exported");
-    name = it->second.name;
-  } else if (auto p = params_.find(t.impl()); p != params_.end()) {
+  // Parameters first: a layer built lazily by the traced call made its weights with traced ops.
+  if (auto p = params_.find(t.impl()); p != params_.end()) {
     name = p->second;
     if (!params_done_.count(name)) {
       ::onnx::TensorProto* init = graph_.add_initializer();
@@ -78,6 +73,11 @@ std::string Exporter::in(const Tensor& t, DType want) {
       init->set_name(name);
       params_done_[name] = name;
     }
+  } else if (it != values_.end()) {
+    if (it->second.version != t.version())
+      fail("onnx export: a traced tensor of shape ", t.shape(),
+           " was modified in place during the forward call; in-place ops cannot be exported");
+    name = it->second.name;
   } else if (!t.is_leaf()) {
     fail("onnx export: the forward call used a tensor of shape ", t.shape(), " made by ", t.grad_fn(),
          ", an op the exporter does not trace (see autograd/trace.h for the traced ops)");
@@ -153,10 +153,8 @@ std::string export_model_to_string(nn::Module& model, const Tensor& example, con
   auto& g = *m.mutable_graph();
   g.set_name(model.name().empty() ? "tapeflow" : model.name());
 
-  std::unordered_map<const void*, std::string> params;
-  for (const auto& [n, p] : model.named_parameters()) params.emplace(p.impl(), n);
   int64_t batch = example.dim() ? example.size(0) : 1;
-  detail::Exporter ex(g, std::move(params), batch, o.dynamic_batch);
+  detail::Exporter ex(g, batch, o.dynamic_batch);
   Tensor x = example.detach().clone();
   if (is_floating(x.dtype())) x.requires_grad_(true);  // the tape then shows untraced ops
   ex.bind(x, o.input_name, o.dynamic_batch ? 0 : -1);
@@ -176,6 +174,9 @@ std::string export_model_to_string(nn::Module& model, const Tensor& example, con
   model.train(was_training);
   set_grad_enabled(grad_was);
   if (!y.defined()) fail("onnx export: the model returned an undefined tensor");
+  std::unordered_map<const void*, std::string> params;
+  for (const auto& [n, p] : model.named_parameters()) params.emplace(p.impl(), n);
+  ex.set_params(std::move(params));
 
   for (const auto& op : ex.ops()) detail::emit(ex, op);
   auto& last = ex.node("Identity", {ex.in(y)});

@@ -13,8 +13,10 @@ namespace tapeflow::onnx::detail {
 
 class Exporter : public autograd::Tracer {
  public:
-  Exporter(::onnx::GraphProto& graph, std::unordered_map<const void*, std::string> params,
-           int64_t batch, bool dynamic);
+  Exporter(::onnx::GraphProto& graph, int64_t batch, bool dynamic);
+  // The model's parameters by tensor, named as in named_parameters() (taken after the forward
+  // call, which may have built lazy layers).
+  void set_params(std::unordered_map<const void*, std::string> params) { params_ = std::move(params); }
 
   void on_op(autograd::TraceOp op) override { ops_.push_back(std::move(op)); }
   const std::vector<autograd::TraceOp>& ops() const { return ops_; }
