@@ -11,7 +11,7 @@ DEMO_ARGS  ?=
 DEB_PACKAGES = meson ninja-build g++ pkg-config catch2 libopenblas-dev zlib1g-dev \
                dataset-fashion-mnist libonnx-dev libprotobuf-dev
 
-.PHONY: all deps build demo test test-unit test-install test-interactive test-onnx test-asan build-cuda check-cuda-build bench-size clean
+.PHONY: all deps build demo test test-unit test-install test-interactive test-onnx fuzz-onnx test-asan build-cuda check-cuda-build bench-size clean
 
 all: build
 
@@ -55,6 +55,11 @@ test-interactive: build
 
 test-onnx: build
 	tests/onnx/check.sh $(BUILD)
+
+# libFuzzer on the ONNX loader for FUZZ_SECONDS (CI runs it for 60 s; not part of `make test`).
+FUZZ_SECONDS ?= 60
+fuzz-onnx: build
+	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
 
 bench-size: build
 	bench/compile_size.sh $(BUILD)

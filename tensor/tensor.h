@@ -32,7 +32,11 @@ struct Scalar {
   Scalar(T v) {
     if constexpr (std::is_same_v<T, bool>) { kind = Kind::Bool; i = v; f = v; }
     else if constexpr (std::is_integral_v<T>) { kind = Kind::Int; i = (int64_t)v; f = (double)v; }
-    else { kind = Kind::Float; f = (double)v; i = (int64_t)v; }
+    else {  // NaN, inf and huge values have no int64 value (casting them is undefined)
+      kind = Kind::Float;
+      f = (double)v;
+      i = f >= -9.2e18 && f <= 9.2e18 ? (int64_t)f : 0;
+    }
   }
   double to_double() const { return f; }
 };
