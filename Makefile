@@ -9,9 +9,10 @@ MESON_OPTS ?=
 DEMO_ARGS  ?=
 
 DEB_PACKAGES = meson ninja-build g++ pkg-config catch2 libopenblas-dev zlib1g-dev libpng-dev \
-               dataset-fashion-mnist libopenmpi-dev openmpi-bin bc iproute2 valgrind python3
+               dataset-fashion-mnist libopenmpi-dev openmpi-bin bc iproute2 valgrind python3 \
+               libonnx-dev libprotobuf-dev
 
-.PHONY: all deps build demo test test-unit test-capi test-install test-interactive test-distributed test-tensorboard test-asan build-cuda check-cuda-build bench-size clean
+.PHONY: all deps build demo test test-unit test-capi test-install test-interactive test-distributed test-tensorboard test-onnx fuzz-onnx test-asan build-cuda check-cuda-build bench-size clean
 
 all: build
 
@@ -42,8 +43,9 @@ demo: build
 # Every test: the Catch2 suite (units, gradcheck, samples' output), the C API (C, ctypes,
 # valgrind, the game loop), then building outside programs against the installed library, then
 # the interpreter sessions (cppyy, clang-repl), then tapeflow::distributed under mpirun, then
-# TensorBoard (PyPI, cached venv) reading the event files tapeflow writes.
-test: test-unit test-capi test-install test-interactive test-distributed test-tensorboard
+# TensorBoard (PyPI, cached venv) reading the event files tapeflow writes, then ONNX export
+# checked by ONNX's checker and ONNX Runtime (a PyPI venv, cached).
+test: test-unit test-capi test-install test-interactive test-distributed test-tensorboard test-onnx
 
 test-unit: build
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $(BUILD)/tests/tapeflow_tests
@@ -63,6 +65,14 @@ test-distributed: build
 
 test-tensorboard: build
 	tests/tensorboard/check.sh $(BUILD)
+
+test-onnx: build
+	tests/onnx/check.sh $(BUILD)
+
+# libFuzzer on the ONNX loader for FUZZ_SECONDS (CI runs it for 60 s; not part of `make test`).
+FUZZ_SECONDS ?= 60
+fuzz-onnx: build
+	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
 
 bench-size: build
 	bench/compile_size.sh $(BUILD)

@@ -30,3 +30,4 @@
 #include "training/training.h"
 #include "distributed/distributed.h"
 #include "distributed/sampler.h"
+#include "onnx/onnx.h"

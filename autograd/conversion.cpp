@@ -3,6 +3,7 @@
 // the new value (NOTE: other views of the same storage keep their old history).
 #include "autograd/elementwise_forward.h"
 #include "autograd/function.h"
+#include "autograd/trace.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
 
@@ -21,6 +22,7 @@ Tensor Tensor::astype(DType t) const {
   Tensor y = cast_raw(*this, t);
   if (is_floating(t) && should_record({this}))  // the engine casts the gradient back
     record("AsTypeBackward", {this}, y, [](Node&, Grads& gs) -> Grads { return {gs[0]}; });
+  if (autograd::tracing()) autograd::trace("astype", {*this}, y, {{"dtype", {(int64_t)t}}});
   return y;
 }
 
@@ -30,6 +32,7 @@ Tensor Tensor::clone() const {
   if (numel()) backend_of(*this).copy_strided(view_of(*this), view_of(y));
   if (should_record({this}))
     record("CloneBackward", {this}, y, [](Node&, Grads& gs) -> Grads { return {gs[0]}; });
+  if (autograd::tracing()) autograd::trace("identity", {*this}, y);
   return y;
 }
 

@@ -7,6 +7,7 @@
 
 #include "autograd/elementwise_forward.h"
 #include "autograd/function.h"
+#include "autograd/trace.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
 
@@ -204,6 +205,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
       Tensor z = zeros_like(gs[0]);
       return {where(c, gs[0], z), where(c, z, gs[0])};
     });
+  if (autograd::tracing()) autograd::trace("where", {cond, a, b}, y, {{"dtype", {(int64_t)ct}}});
   return y;
 }
 

@@ -2,6 +2,7 @@
 // allocation and the backend call. No recording happens here (see elementwise.cpp).
 #include "autograd/elementwise_forward.h"
 
+#include "autograd/trace.h"
 #include "backends/functors.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
@@ -39,6 +40,9 @@ Tensor unary_raw(UnaryOp op, const Tensor& x, double alpha, double beta) {
   DType out_dt = backend::is_bool_output(op) ? kBool : in.dtype();
   Tensor out = make_tensor(in.shape(), out_dt, in.device(), unary_name(op));
   if (out.numel()) backend_of(in).unary(op, view_of(in), view_of(out), alpha, beta);
+  if (autograd::tracing())
+    autograd::trace((std::string("unary.") + unary_name(op)).c_str(), {x}, out,
+                    {{"alpha", {}, alpha}, {"beta", {}, beta}});
   return out;
 }
 
@@ -82,6 +86,8 @@ Tensor binary_raw(BinaryOp op, const char* name, const Tensor& a_in, const Tenso
   Shape shape = broadcast_or_fail(name, a.shape(), b.shape());
   Tensor out = make_tensor(shape, backend::is_bool_output(op) ? kBool : ct, a.device(), name);
   if (out.numel()) backend_of(a).binary(op, view_as(ac, shape), view_as(bc, shape), view_of(out));
+  if (autograd::tracing())  // dtype: the type both operands are computed in
+    autograd::trace((std::string("binary.") + name).c_str(), {a_in, b_in}, out, {{"dtype", {(int64_t)ct}}});
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "autograd/function.h"
+#include "autograd/trace.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
 #include "tensor/ops.h"
@@ -133,6 +134,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       if (autograd::needs_input_grad(n, 1)) gb = matmul(mT(sa.unpack(n)), gs[0]);
       return {ga, gb};
     });
+  if (autograd::tracing()) autograd::trace("matmul", {ac, bc}, y);
   return y;
 }
 
@@ -188,6 +190,7 @@ Tensor addmm(const Tensor& bias, const Tensor& x, const Tensor& w) {
       if (autograd::needs_input_grad(n, 2)) gw = matmul(mT(sx.unpack(n)), gs[0]);
       return {gs[0], gx, gw};
     });
+  if (autograd::tracing()) autograd::trace("addmm", {bias, x, w}, y);
   return y;
 }
 

@@ -1,6 +1,7 @@
 // Softmax, log-softmax and the fused cross-entropies: fused stable kernels forward, explicit
 // backwards (fused when no graph is being built, composite under create_graph).
 #include "autograd/function.h"
+#include "autograd/trace.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
 #include "tensor/ops.h"
@@ -50,6 +51,7 @@ Tensor softmax(const Tensor& x, int dim) {
       if (!is_grad_enabled()) return {softmax_backward_raw(y, gs[0], d, false)};
       return {y * (gs[0] - sum(gs[0] * y, d, true))};
     });
+  if (autograd::tracing()) autograd::trace("softmax", {x}, y, {{"axis", {d}}});
   return y;
 }
 
@@ -63,6 +65,7 @@ Tensor log_softmax(const Tensor& x, int dim) {
       if (!is_grad_enabled()) return {softmax_backward_raw(y, gs[0], d, true)};
       return {gs[0] - exp(y) * sum(gs[0], d, true)};
     });
+  if (autograd::tracing()) autograd::trace("log_softmax", {x}, y, {{"axis", {d}}});
   return y;
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autograd/function.h"
+#include "autograd/trace.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
 #include "tensor/ops.h"
@@ -41,6 +42,14 @@ int64_t reduced_count(const Shape& s, uint32_t mask) {
   return n;
 }
 
+// Reports a reduction over the axes of `mask` to the tracer ("reduce.sum", ...).
+void trace_reduce(const char* name, const Tensor& x, const Tensor& y, uint32_t mask, bool keepdims) {
+  std::vector<int64_t> axes;
+  for (int i = 0; i < x.dim(); ++i)
+    if (mask & (1u << i)) axes.push_back(i);
+  autograd::trace((std::string("reduce.") + name).c_str(), {x}, y, {{"axes", axes}, {"keepdims", {keepdims}}});
+}
+
 Tensor reduce_raw(ReduceOp op, const char* name, const Tensor& x, uint32_t mask, bool keepdims) {
   check_defined(name, x);
   DType dt = x.dtype();
@@ -52,6 +61,7 @@ Tensor reduce_raw(ReduceOp op, const char* name, const Tensor& x, uint32_t mask,
   Tensor out = make_tensor(keep_shape(x.shape(), mask), dt, x.device(), name);
   if (out.numel()) backend_of(x).reduce(op, view_of(in), mask, view_of(out));
   if (!keepdims) out = make_view_of(out, drop_shape(x.shape(), mask), contiguous_strides(drop_shape(x.shape(), mask)), 0);
+  if (autograd::tracing()) trace_reduce(name, x, out, mask, keepdims);
   return out;
 }
 
@@ -77,7 +87,9 @@ Tensor mean(const Tensor& x, Axes axes, bool keepdims) {
   uint32_t mask = axes_mask("mean", axes, x);
   int64_t n = reduced_count(x.shape(), mask);
   Tensor xf = is_floating(x.dtype()) ? x : x.astype(kFloat32);
-  return sum(xf, axes, keepdims) / (double)n;
+  Tensor y = sum(xf, axes, keepdims) / (double)n;
+  if (autograd::tracing()) trace_reduce("mean", xf, y, mask, keepdims);
+  return y;
 }
 
 // d prod(x) / dx_i = prod of the others; with one zero in the slice only that element gets a

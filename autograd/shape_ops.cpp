@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "autograd/function.h"
+#include "autograd/trace.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
 #include "tensor/ops.h"
@@ -72,10 +73,12 @@ Shape infer_shape(const char* op, const Shape& want, int64_t numel, const Shape&
   return s;
 }
 
-// Records a view op whose backward reshapes the gradient to the input shape.
+// Records a view op whose backward reshapes the gradient to the input shape (traced as a
+// reshape to y's shape: reshape, view, flatten, squeeze, unsqueeze).
 Tensor reshape_like_view(const char* node, const Tensor& x, Tensor y) {
   if (should_record({&x}))
     record(node, {&x}, y, [shape = x.shape()](Node&, Grads& gs) -> Grads { return {gs[0].reshape(shape)}; });
+  if (autograd::tracing()) autograd::trace("reshape", {x}, y);
   return y;
 }
 
@@ -156,6 +159,11 @@ Tensor permute(const Tensor& x, const std::vector<int>& dims) {
   Tensor y = make_view_of(x, s, st, x.offset());
   if (should_record({&x}))  // the gradient is permuted back
     record("PermuteBackward", {&x}, y, [inv](Node&, Grads& gs) -> Grads { return {permute(gs[0], inv)}; });
+  if (autograd::tracing()) {
+    std::vector<int64_t> perm;
+    for (int d : dims) perm.push_back(normalize_dim("permute", d, x.dim()));
+    autograd::trace("permute", {x}, y, {{"perm", perm}});
+  }
   return y;
 }
 
@@ -300,6 +308,7 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
       return out;
     });
   }
+  if (autograd::tracing()) autograd::trace("concat", xs, y, {{"axis", {d}}});
   return y;
 }
 

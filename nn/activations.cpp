@@ -4,26 +4,40 @@
 #include <cmath>
 #include <utility>
 
+#include "autograd/trace.h"
 #include "tensor/ops.h"
 
 namespace tapeflow::nn {
 namespace activations {
+
+namespace {
+// Reports a composite activation to an exporter's tracer as one op (ONNX's name for it), after
+// the ops it is made of (autograd/trace.h).
+Tensor traced(const char* op, const Tensor& x, Tensor y, std::vector<autograd::TraceAttr> attrs = {}) {
+  if (autograd::tracing()) autograd::trace(op, {x}, y, std::move(attrs));
+  return y;
+}
+}  // namespace
 
 Tensor linear(const Tensor& x) { return x; }
 Tensor sigmoid(const Tensor& x) { return tapeflow::sigmoid(x); }
 Tensor tanh(const Tensor& x) { return tapeflow::tanh(x); }
 Tensor relu(const Tensor& x) { return tapeflow::relu(x); }
 
-Tensor leaky_relu(const Tensor& x, double alpha) { return where(x > 0, x, x * alpha); }
+Tensor leaky_relu(const Tensor& x, double alpha) {
+  return traced("LeakyRelu", x, where(x > 0, x, x * alpha), {{"alpha", {}, alpha}});
+}
 
 // NOTE: exp is taken of min(x, 0) so that large positive x cannot overflow into the
 // (unselected) negative branch and poison the gradient with inf * 0.
-Tensor elu(const Tensor& x, double alpha) { return tapeflow::relu(x) + expm1(clamp_max(x, 0)) * alpha; }
+Tensor elu(const Tensor& x, double alpha) {
+  return traced("Elu", x, tapeflow::relu(x) + expm1(clamp_max(x, 0)) * alpha, {{"alpha", {}, alpha}});
+}
 
 Tensor selu(const Tensor& x) {
   constexpr double kAlpha = 1.67326324235437728481;
   constexpr double kScale = 1.05070098735548049342;
-  return elu(x, kAlpha) * kScale;
+  return traced("Selu", x, elu(x, kAlpha) * kScale, {{"alpha", {}, kAlpha}, {"gamma", {}, kScale}});
 }
 
 Tensor erf(const Tensor& x) {
@@ -46,9 +60,11 @@ Tensor gelu(const Tensor& x, bool approximate) {
   return x * 0.5 * (erf(x * M_SQRT1_2) + 1.0);
 }
 
-Tensor softplus(const Tensor& x) { return tapeflow::relu(x) + log1p(exp(-abs(x))); }
-Tensor softsign(const Tensor& x) { return x / (abs(x) + 1.0); }
-Tensor hard_sigmoid(const Tensor& x) { return clamp(x * 0.2 + 0.5, 0.0, 1.0); }
+Tensor softplus(const Tensor& x) { return traced("Softplus", x, tapeflow::relu(x) + log1p(exp(-abs(x)))); }
+Tensor softsign(const Tensor& x) { return traced("Softsign", x, x / (abs(x) + 1.0)); }
+Tensor hard_sigmoid(const Tensor& x) {
+  return traced("HardSigmoid", x, clamp(x * 0.2 + 0.5, 0.0, 1.0), {{"alpha", {}, 0.2}, {"beta", {}, 0.5}});
+}
 Tensor swish(const Tensor& x) { return x * tapeflow::sigmoid(x); }
 Tensor softmax(const Tensor& x, int axis) { return tapeflow::softmax(x, axis); }
 Tensor log_softmax(const Tensor& x, int axis) { return tapeflow::log_softmax(x, axis); }

@@ -1,0 +1,25 @@
+// libFuzzer target for the ONNX loader (tests/fuzz/run.sh): any bytes must give a tapeflow::Error
+// or a model, and a model's forward on a small input a tapeflow::Error or a tensor. Anything else
+// (a crash, another exception, a sanitizer report) is a bug.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "onnx/onnx.h"
+#include "tensor/creation.h"
+#include "base/error.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace tapeflow;
+  std::shared_ptr<onnx::OnnxModule> m;
+  try {
+    m = onnx::load_from_string(std::string(reinterpret_cast<const char*>(data), size), "fuzz");
+  } catch (const Error&) {
+    return 0;
+  }
+  try {
+    (*m)(ones({2, 2, 3}));
+  } catch (const Error&) {
+  }
+  return 0;
+}
