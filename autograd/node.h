@@ -2,11 +2,13 @@
 // backward closure that maps output gradients to input gradients using public Tensor ops (so
 // with create_graph the backward is itself recorded and higher-order gradients work).
 #pragma once
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "base/hooks.h"
 #include "base/small_alloc.h"
 #include "tensor/tensor.h"
 
@@ -48,6 +50,15 @@ class SavedTensor {
   bool requires_grad_ = false;
 };
 
+// Tensor gradient hooks (Tensor::register_hook): fn(grad) may return a replacement gradient.
+using GradHookFn = std::function<std::optional<Tensor>(const Tensor&)>;
+// Leaves: fn(param) once the gradient of this backward has been added into param.grad().
+using PostAccumulateGradHookFn = std::function<void(const Tensor&)>;
+struct OutputHook {  // a hook on output `output_nr` of a node (non-leaf tensors)
+  uint32_t output_nr = 0;
+  GradHookFn fn;
+};
+
 struct AutogradMeta {
   bool requires_grad = false;  // leaves only; non-leaves require grad through grad_fn
   bool retains_grad = false;
@@ -55,6 +66,8 @@ struct AutogradMeta {
   std::shared_ptr<Node> grad_fn;
   uint32_t output_nr = 0;
   std::weak_ptr<Node> grad_accumulator;  // leaves: the AccumulateGrad node, created lazily
+  std::shared_ptr<HookList<GradHookFn>> grad_hooks;                      // leaves only
+  std::shared_ptr<HookList<PostAccumulateGradHookFn>> post_accumulate_hooks;  // leaves only
   TAPEFLOW_SMALL_ALLOC_OPERATORS
 };
 
@@ -69,6 +82,8 @@ struct Node : std::enable_shared_from_this<Node> {
   int pending_ = 0;
   bool visited_ = false;
   Grads grad_buffer_;
+  // Gradient hooks of the non-leaf tensors this node produced (null until one is registered).
+  std::shared_ptr<HookList<OutputHook>> output_hooks_;
 
   virtual ~Node();
   virtual const char* name() const = 0;
@@ -77,6 +92,9 @@ struct Node : std::enable_shared_from_this<Node> {
   virtual void release() {}  // frees saved tensors after a backward without retain_graph
   virtual bool released() const { return false; }
   virtual bool is_accumulator() const { return false; }
+  // Runs the tensor gradient hooks on the gradients arriving at this node (before apply, and
+  // before functional grad() captures them); a returned gradient replaces the arriving one.
+  virtual void run_tensor_hooks(Grads& grads);
 };
 
 }  // namespace tapeflow::autograd
