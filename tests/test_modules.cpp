@@ -260,6 +260,8 @@ TEST_CASE("an optimizer cannot be given the parameters of an unbuilt model", "[m
   m.add(nn::Dense(8, "tanh"));
   REQUIRE_THROWS_WITH(optim::Adam(m.parameters()),
                       Catch::Contains("not built yet") && Catch::Contains("build(") && Catch::Contains("input_dim"));
+  optim::Adam empty(std::vector<Tensor>{});
+  REQUIRE_THROWS_WITH(empty.step(), Catch::Contains("Adam.step(): the optimizer has no parameters"));
   m.build(Shape{784});
   optim::Adam opt(m.parameters());
   CHECK(opt.params().size() == 2);
