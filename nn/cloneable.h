@@ -24,9 +24,14 @@
 // registered in its constructor (deterministically, same names), and either T is default
 // constructible or T defines `std::shared_ptr<T> fresh() const` returning a new T built with the
 // same constructor arguments.
+//
+// clang's -Woverloaded-virtual (in its -Wall) notes that a typed forward(a, b) hides
+// Module::forward(const Tensor&): that is intended (the single-tensor call reaches the typed
+// forward through this class); do not bring it back with `using`.
 #pragma once
 #include <memory>
 #include <tuple>
+#include <typeinfo>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -87,6 +92,19 @@ struct forward_arity<D, std::index_sequence<I...>> {
 
 template <class T> inline constexpr bool always_false = false;
 
+// Throws when the single-tensor forward of `self` re-enters itself on this thread (a class
+// that brings Module::forward back with `using`, so forward(x) dispatches to itself).
+class ForwardReentryGuard {
+ public:
+  explicit ForwardReentryGuard(const Module* self);
+  ~ForwardReentryGuard();
+  ForwardReentryGuard(const ForwardReentryGuard&) = delete;
+  ForwardReentryGuard& operator=(const ForwardReentryGuard&) = delete;
+
+ private:
+  const Module* prev_;
+};
+
 }  // namespace detail
 
 template <class Derived, class Base = Module>
@@ -107,6 +125,10 @@ class Cloneable : public Base {
   std::shared_ptr<Module> clone() const override {
     std::shared_ptr<Derived> copy = static_cast<const Derived&>(*this).fresh();
     if (!copy) fail(this->type_name(), ".clone(): fresh() returned null");
+    const Module& made = *copy;
+    if (typeid(made) != typeid(*this))
+      fail(this->type_name(), ".clone(): this object's class derives from a cloneable module without being cloneable "
+           "itself (the copy would lose the subclass): derive it from nn::Cloneable<YourClass, ", this->type_name(), ">");
     static_cast<Cloneable&>(*copy).copy_state_from(*this);
     return copy;
   }
@@ -137,7 +159,10 @@ class Cloneable : public Base {
   ModuleOutput forward_any(const std::vector<Tensor>& inputs) override { return dispatch(inputs); }
   // Single-tensor calls (Sequential, Module::operator()) of a module whose forward has another
   // signature that accepts one tensor (forward(x, mask = Tensor())).
-  Tensor forward(const Tensor& x) override { return dispatch({x}).tensor(); }
+  Tensor forward(const Tensor& x) override {
+    detail::ForwardReentryGuard guard(this);
+    return dispatch({x}).tensor();
+  }
 
  private:
   // Whether Derived's forward is this class's forward(x) (Derived declares none of its own).

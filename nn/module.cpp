@@ -3,6 +3,8 @@
 // output-shape record. State (state_dict, to(), clone) is in module_state.cpp.
 #include "nn/module.h"
 
+#include "nn/cloneable.h"
+
 #include "autograd/grad_mode.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
@@ -16,7 +18,19 @@ struct BuildingScope {
   BuildingScope() { ++t_building; }
   ~BuildingScope() { --t_building; }
 };
+// The module whose Cloneable single-tensor forward is running on this thread.
+thread_local const Module* t_forward_self = nullptr;
 }  // namespace
+
+namespace detail {
+ForwardReentryGuard::ForwardReentryGuard(const Module* self) : prev_(t_forward_self) {
+  if (self == t_forward_self)
+    fail(self->type_name(), ": forward(const Tensor&) calls itself: its class has no forward of its own that takes one "
+         "tensor (remove any `using Module::forward;`, or define forward(const Tensor&))");
+  t_forward_self = self;
+}
+ForwardReentryGuard::~ForwardReentryGuard() { t_forward_self = prev_; }
+}  // namespace detail
 
 const Tensor& ModuleOutput::operator[](size_t i) const {
   if (i >= tensors_.size()) fail_index("ModuleOutput: index ", i, " out of range for ", tensors_.size(), " outputs");

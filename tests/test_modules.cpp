@@ -85,6 +85,15 @@ TEST_CASE("typed forwards with several inputs and outputs", "[modules]") {
   nn::Module& base = mk;  // single-input path of a typed module (what Sequential uses)
   CHECK(approx_vec(base(x), {1, 2, 3}));
   CHECK(approx_vec(mk.call({x, tensor({0.0, 1.0, 0.0})}).tensor(), {0, 2, 0}));
+
+  // Bringing Module::forward back with `using` would make forward(x) dispatch to itself.
+  struct Loops : nn::Cloneable<Loops> {
+    using nn::Module::forward;
+    Tensor forward(const Tensor& a, const Tensor& b) { return a + b; }
+  } loops;
+  nn::Module& lb = loops;
+  REQUIRE_THROWS_WITH(lb(x), Catch::Contains("calls itself"));
+  CHECK(approx_vec(loops(x, x), {2, 4, 6}));
 }
 
 TEST_CASE("clone() is deep for Sequential, layers and user modules", "[modules][clone]") {
