@@ -226,7 +226,6 @@ TEST_CASE("forward pre- and post-hooks: order, replacement and removal", "[modul
   Tensor y = d(tensor({{1.0f, 2.0f}}));
   CHECK(log == std::vector<std::string>{"pre1:Dense:1", "pre2", "post"});
   CHECK(approx_vec(y, {7.0, 7.0}));
-  // Hooks run inside a Sequential too (each layer is called through operator()).
   pre2.remove();
   post.remove();
   log.clear();
@@ -234,6 +233,18 @@ TEST_CASE("forward pre- and post-hooks: order, replacement and removal", "[modul
   CHECK(log == std::vector<std::string>{"pre1:Dense:1"});
   pre1.remove();
   CHECK_FALSE(d.has_forward_hooks());
+  // Hooks of a layer run inside a Sequential too (each layer is called through operator()).
+  nn::Sequential seq;
+  auto inner = std::make_shared<nn::Dense>(2, nn::DenseOptions().input_dim(2).kernel_initializer("ones"));
+  seq.add(inner);
+  int inner_calls = 0;
+  auto hi = inner->register_forward_hook([&](nn::Module&, const std::vector<Tensor>&, const nn::ModuleOutput&) {
+    ++inner_calls;
+  });
+  seq(ones(Shape{3, 2}));
+  seq.predict(ones(Shape{3, 2}));
+  CHECK(inner_calls == 2);
+  hi.remove();
   // Typed multi-input calls run hooks on all tensor inputs.
   QKV q;
   int seen = 0;
