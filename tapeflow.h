@@ -2,7 +2,7 @@
 //   base:     Device, DType, Shape, errors, runtime settings (threads), the CUDA runtime surface
 //   tensor:   Tensor, creation (tensor, zeros, arange, randn, ...), every op, printing,
 //             convolution / pooling / pad / unfold (tensor/conv_ops.h)
-//   autograd: backward, grad, NoGradGuard, gradcheck, anomaly mode
+//   autograd: backward, grad, NoGradGuard, gradcheck, anomaly mode, custom functions
 //   nn:       modules, layers, activations, initializers, losses
 //   optim:    optimizers and learning-rate schedules
 //   data:     IDX (MNIST family), batching, safetensors, scalers, PyTorch state_dicts
@@ -19,6 +19,7 @@
 #include "tensor/tensor.h"
 #include "tensor/cling_print.h"
 #include "autograd/autograd.h"
+#include "autograd/custom_function.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
 #include "data/dataset.h"

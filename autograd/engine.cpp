@@ -116,6 +116,7 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
     node->grad_buffer_.clear();
     if (grads.size() < node->num_outputs) grads.resize(node->num_outputs);
     bool is_acc = node->is_accumulator();
+    if (is_acc || node->output_hooks_) node->run_tensor_hooks(grads);  // tensor gradient hooks
     if (captures)
       for (size_t c = 0; c < captures->size(); ++c)
         if ((*captures)[c].node == node.get() && (*captures)[c].input_nr < grads.size())

@@ -58,6 +58,12 @@ void reset_warnings();
 
 // The autograd metadata of t, created on first use.
 AutogradMeta& meta(const Tensor& t);
+// Multi-output form of attach: node covers outputs.size() outputs; a null entry is an output
+// without a gradient (it stays unattached).
+void attach_outputs(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs,
+                    const std::vector<Tensor*>& outputs);
+// A handle of `data` whose grad_fn is output `output_nr` of `owner` (saved outputs under create_graph).
+Tensor reattach_output(const Tensor& data, Node& owner, uint32_t output_nr);
 
 // The gradient sink of a leaf that requires grad (created on first use).
 std::shared_ptr<Node> leaf_accumulator(const Tensor& leaf);

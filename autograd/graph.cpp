@@ -70,6 +70,27 @@ Node::~Node() {
   }
 }
 
+// Hooks run in registration order on a copy of their list (a hook may remove itself); a
+// returned gradient replaces the arriving one and is what later hooks see.
+static void check_hook_grad(const Tensor& replaced, const Tensor& g) {
+  if (!replaced.defined()) fail("register_hook: a hook returned an undefined gradient (return std::nullopt to keep it)");
+  if (replaced.shape() != g.shape())
+    fail("register_hook: a hook returned a gradient of shape ", replaced.shape(), " for a gradient of shape ", g.shape());
+}
+
+void Node::run_tensor_hooks(Grads& grads) {
+  if (!output_hooks_ || output_hooks_->hooks.empty()) return;
+  auto hooks = output_hooks_->hooks;
+  for (auto& [id, h] : hooks) {
+    if (h.output_nr >= grads.size() || !grads[h.output_nr].defined()) continue;
+    Tensor& g = grads[h.output_nr];
+    if (std::optional<Tensor> r = h.fn(g)) {
+      check_hook_grad(*r, g);
+      g = std::move(*r);
+    }
+  }
+}
+
 // Gradient sink of a leaf: adds incoming gradients into the leaf's .grad().
 struct AccumulateGrad final : Node {
   Tensor variable;
@@ -92,7 +113,23 @@ struct AccumulateGrad final : Node {
     } else {
       m.grad.add_(g);
     }
+    // The engine runs this node once, after every gradient of this backward for the leaf has
+    // arrived: the post-accumulate hooks see the complete .grad() (what DDP-style overlap needs).
+    if (m.post_accumulate_hooks && !m.post_accumulate_hooks->hooks.empty()) {
+      auto hooks = m.post_accumulate_hooks->hooks;
+      for (auto& [id, fn] : hooks) fn(variable);
+    }
     return {};
+  }
+  void run_tensor_hooks(Grads& grads) override {
+    const auto& m = variable.impl()->autograd;
+    if (!m || !m->grad_hooks || m->grad_hooks->hooks.empty() || grads.empty() || !grads[0].defined()) return;
+    auto hooks = m->grad_hooks->hooks;
+    for (auto& [id, fn] : hooks)
+      if (std::optional<Tensor> r = fn(grads[0])) {
+        check_hook_grad(*r, grads[0]);
+        grads[0] = std::move(*r);
+      }
   }
 };
 
@@ -169,6 +206,30 @@ void attach(const std::shared_ptr<Node>& node, const Tensor* const* inputs, size
   node->num_outputs = 1;
   if (g_anomaly) node->anomaly_trace = capture_trace();
   set_grad_fn(meta(out), node, 0);
+}
+
+void attach_outputs(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs,
+                    const std::vector<Tensor*>& outputs) {
+  node->sequence_nr = g_sequence.fetch_add(1, std::memory_order_relaxed);
+  node->next.resize(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].defined()) node->next[i] = edge_to(inputs[i]);
+  node->num_outputs = (uint32_t)outputs.size();
+  if (g_anomaly) node->anomaly_trace = capture_trace();
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    if (!outputs[k]) continue;
+    AutogradMeta& m = meta(*outputs[k]);
+    m.grad_fn = node;
+    m.output_nr = (uint32_t)k;
+  }
+}
+
+Tensor reattach_output(const Tensor& data, Node& owner, uint32_t output_nr) {
+  Tensor t = data.detach();
+  AutogradMeta& m = meta(t);
+  m.grad_fn = owner.shared_from_this();
+  m.output_nr = output_nr;
+  return t;
 }
 
 SavedTensor::SavedTensor(const Tensor& t, bool is_output) : is_output_(is_output) {
@@ -290,6 +351,25 @@ Tensor Tensor::detach() const {
   Tensor t = detail::make_view_of(*this, shape(), strides(), offset());
   t.impl()->wrapped_number = impl_->wrapped_number;
   return t;
+}
+
+RemovableHandle Tensor::register_hook(std::function<std::optional<Tensor>(const Tensor&)> fn) const {
+  detail::check_defined("register_hook", *this);
+  if (!fn) fail("register_hook: the hook is empty");
+  if (!requires_grad())
+    fail("register_hook: cannot register a hook on a tensor that does not require grad (shape ", shape(), ")");
+  auto& m = autograd::meta(*this);
+  if (m.grad_fn) return add_hook(m.grad_fn->output_hooks_, autograd::OutputHook{m.output_nr, std::move(fn)});
+  return add_hook(m.grad_hooks, std::move(fn));
+}
+
+RemovableHandle Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> fn) const {
+  detail::check_defined("register_post_accumulate_grad_hook", *this);
+  if (!fn) fail("register_post_accumulate_grad_hook: the hook is empty");
+  if (!is_leaf() || !requires_grad())
+    fail("register_post_accumulate_grad_hook: only a leaf tensor that requires grad accumulates a gradient (shape ",
+         shape(), is_leaf() ? ", does not require grad)" : str_cat(", produced by ", grad_fn(), ")"));
+  return add_hook(autograd::meta(*this).post_accumulate_hooks, std::move(fn));
 }
 
 void Tensor::backward(const Tensor& grad_output, bool retain_graph, bool create_graph) const {

@@ -2,12 +2,14 @@
 // backward closure that maps output gradients to input gradients using public Tensor ops (so
 // with create_graph the backward is itself recorded and higher-order gradients work).
 #pragma once
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "base/hooks.h"
 #include "base/small_alloc.h"
 #include "tensor/tensor.h"
 
@@ -56,6 +58,15 @@ class SavedTensor {
   bool requires_grad_ = false;
 };
 
+// Tensor gradient hooks (Tensor::register_hook): fn(grad) may return a replacement gradient.
+using GradHookFn = std::function<std::optional<Tensor>(const Tensor&)>;
+// Leaves: fn(param) once the gradient of this backward has been added into param.grad().
+using PostAccumulateGradHookFn = std::function<void(const Tensor&)>;
+struct OutputHook {  // a hook on output `output_nr` of a node (non-leaf tensors)
+  uint32_t output_nr = 0;
+  GradHookFn fn;
+};
+
 struct AutogradMeta {
   bool requires_grad = false;  // leaves only; non-leaves require grad through grad_fn
   bool retains_grad = false;
@@ -67,6 +78,8 @@ struct AutogradMeta {
   AutogradMeta(const AutogradMeta&) = delete;
   AutogradMeta& operator=(const AutogradMeta&) = delete;
   ~AutogradMeta();  // unregisters a retained grad from its grad_fn
+  std::shared_ptr<HookList<GradHookFn>> grad_hooks;                      // leaves only
+  std::shared_ptr<HookList<PostAccumulateGradHookFn>> post_accumulate_hooks;  // leaves only
   TAPEFLOW_SMALL_ALLOC_OPERATORS
 };
 
@@ -84,6 +97,8 @@ struct Node : std::enable_shared_from_this<Node> {
   // Non-leaf tensors that called retain_grad(): (output_nr, their metadata). Not owning (no
   // cycle): a tensor's metadata unregisters itself when it dies or gets a new grad_fn.
   std::vector<std::pair<uint32_t, AutogradMeta*>> retained_;
+  // Gradient hooks of the non-leaf tensors this node produced (null until one is registered).
+  std::shared_ptr<HookList<OutputHook>> output_hooks_;
 
   Node();
   virtual ~Node();
@@ -93,6 +108,9 @@ struct Node : std::enable_shared_from_this<Node> {
   virtual void release() {}  // frees saved tensors after a backward without retain_graph
   virtual bool released() const { return false; }
   virtual bool is_accumulator() const { return false; }
+  // Runs the tensor gradient hooks on the gradients arriving at this node (before apply, and
+  // before functional grad() captures them); a returned gradient replaces the arriving one.
+  virtual void run_tensor_hooks(Grads& grads);
 };
 
 }  // namespace tapeflow::autograd

@@ -7,32 +7,50 @@
 
 namespace tapeflow::nn {
 
+Dense::Dense(int64_t units, const DenseOptions& options)
+    : Cloneable("Dense", "dense"), units_(units), options_(options) {
+  if (options_.activation().empty()) options_.activation("linear");
+  activation_ = get_activation(options_.activation());
+  // Initializers given by name are looked up now, so an unknown one fails at construction.
+  options_.kernel_initializer(options_.kernel_initializer().resolve("Dense", "kernel_initializer"));
+  options_.bias_initializer(options_.bias_initializer().resolve("Dense", "bias_initializer"));
+  if (units <= 0) fail("Dense: units must be positive, got ", units);
+  if (options_.input_dim() < 0) fail("Dense: input_dim must be positive, got ", options_.input_dim());
+  if (!options_.name().empty()) set_name(options_.name());
+  if (options_.input_dim() > 0) build_for(options_.input_dim());
+}
+
 Dense::Dense(int64_t units, const std::string& activation, bool use_bias, InitSpec kernel_initializer,
              InitSpec bias_initializer, int64_t input_dim)
-    : Module("Dense", "dense"),
-      units_(units),
-      activation_name_(activation.empty() ? "linear" : activation),
-      activation_(get_activation(activation)),
-      use_bias_(use_bias),
-      kernel_init_(kernel_initializer.resolve("Dense", "kernel_initializer")),
-      bias_init_(bias_initializer.resolve("Dense", "bias_initializer")) {
-  if (units <= 0) fail("Dense: units must be positive, got ", units);
-  if (input_dim < 0) fail("Dense: input_dim must be positive, got ", input_dim);
-  if (input_dim > 0) build_for(input_dim);
+    : Dense(units, DenseOptions()
+                       .activation(activation)
+                       .use_bias(use_bias)
+                       .kernel_initializer(std::move(kernel_initializer))
+                       .bias_initializer(std::move(bias_initializer))
+                       .input_dim(input_dim)) {}
+
+std::shared_ptr<Dense> Dense::fresh() const {
+  // Unbuilt, on the default device: clone() moves it and builds it to the original's size.
+  return std::make_shared<Dense>(units_, DenseOptions(options_).input_dim(0));
+}
+
+void Dense::prepare_clone_from(const Module& src) {
+  auto* d = dynamic_cast<const Dense*>(&src);
+  if (d && d->built() && !built()) build_for(d->kernel().size(0));
 }
 
 void Dense::build_for(int64_t input_dim) {
   if (built()) return;
   if (input_dim <= 0) fail("Dense: input dim must be positive, got ", input_dim);
   NoGradGuard no_grad;
-  Options o(dtype(), device());
-  Tensor k = kernel_init_(Shape{input_dim, units_}, o);
+  tapeflow::Options o(dtype(), device());
+  Tensor k = options_.kernel_initializer().fn(Shape{input_dim, units_}, o);
   if (k.shape() != Shape({input_dim, units_}) || k.dtype() != dtype())
     fail("Dense: kernel initializer returned shape ", k.shape(), " dtype ", k.dtype(), ", expected (",
          input_dim, ", ", units_, ") ", dtype());
   kernel_ = register_parameter("kernel", k.to(device()));
-  if (use_bias_) {
-    Tensor b = bias_init_(Shape{units_}, o);
+  if (options_.use_bias()) {
+    Tensor b = options_.bias_initializer().fn(Shape{units_}, o);
     if (b.shape() != Shape({units_}))
       fail("Dense: bias initializer returned shape ", b.shape(), ", expected (", units_, ",)");
     bias_ = register_parameter("bias", b.astype(dtype()).to(device()));
@@ -50,16 +68,20 @@ Tensor Dense::forward(const Tensor& x) {
   // computes in float32; integer inputs become float): never silently promoted math.
   Tensor xc = x.dtype() == kernel_.dtype() ? x : x.astype(kernel_.dtype());
   Tensor x2 = xc.dim() == 2 ? xc : xc.reshape(Shape{-1, in});
-  Tensor y = use_bias_ ? addmm(bias_, x2, kernel_) : matmul(x2, kernel_);
+  Tensor y = options_.use_bias() ? addmm(bias_, x2, kernel_) : matmul(x2, kernel_);
   if (x.dim() != 2) {
     Shape s = x.shape();
     s[s.size() - 1] = units_;
     y = y.reshape(s);
   }
-  return activation_name_ == "linear" ? y : activation_(y);
+  return options_.activation() == "linear" ? y : activation_(y);
 }
 
-Flatten::Flatten() : Module("Flatten", "flatten") {}
+Flatten::Flatten() : Cloneable("Flatten", "flatten") {}
+
+Flatten::Flatten(const FlattenOptions& options) : Flatten() {
+  if (!options.name().empty()) set_name(options.name());
+}
 
 Tensor Flatten::forward(const Tensor& x) {
   if (x.dim() < 1) fail("Flatten: input must have a batch dim, got shape ", x.shape());
@@ -70,17 +92,25 @@ Tensor Flatten::forward(const Tensor& x) {
   return x.reshape(Shape{n, rest});
 }
 
-Dropout::Dropout(double rate) : Module("Dropout", "dropout"), rate_(rate) {
+Dropout::Dropout(double rate) : Cloneable("Dropout", "dropout"), rate_(rate) {
   if (!(rate >= 0 && rate < 1)) fail("Dropout: rate must be in [0, 1), got ", rate);
+}
+
+Dropout::Dropout(const DropoutOptions& options) : Dropout(options.rate()) {
+  if (!options.name().empty()) set_name(options.name());
 }
 
 Tensor Dropout::forward(const Tensor& x) {
   if (!is_training() || rate_ == 0) return x;
-  Tensor keep = bernoulli(x.shape(), 1.0 - rate_, Options(x.dtype(), x.device()));
+  Tensor keep = bernoulli(x.shape(), 1.0 - rate_, tapeflow::Options(x.dtype(), x.device()));
   return x * keep * (1.0 / (1.0 - rate_));
 }
 
 Activation::Activation(const std::string& name)
-    : Module("Activation", "activation"), activation_name_(name), fn_(get_activation(name)) {}
+    : Cloneable("Activation", "activation"), activation_name_(name), fn_(get_activation(name)) {}
+
+Activation::Activation(const ActivationOptions& options) : Activation(options.activation()) {
+  if (!options.name().empty()) set_name(options.name());
+}
 
 }  // namespace tapeflow::nn

@@ -3,6 +3,7 @@
 // (its names are also reachable as nn::Sequential, nn::FitOptions, ...); tapeflow.h has both.
 #pragma once
 #include "nn/activations.h"
+#include "nn/cloneable.h"
 #include "nn/init.h"
 #include "nn/layers.h"
 #include "nn/functional.h"

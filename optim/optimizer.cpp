@@ -78,6 +78,10 @@ Tensor Optimizer::slot(size_t index, const std::string& name, double init) {
 }
 
 void Optimizer::step() {
+  if (params_.empty())
+    fail(name(), ".step(): the optimizer has no parameters, so this step would train nothing (was it created "
+         "from a model that was not built yet? build the model first, e.g. model.build({784}), or give "
+         "add_params() the parameters)");
   NoGradGuard no_grad;
   std::vector<Tensor> grads(params_.size());
   for (size_t i = 0; i < params_.size(); ++i) {

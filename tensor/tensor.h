@@ -4,9 +4,11 @@
 // tensor/ops.h; the methods here are thin conveniences over them.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "base/device.h"
 #include "base/dtype.h"
 #include "base/error.h"
+#include "base/hooks.h"
 #include "tensor/intrusive.h"
 #include "base/shape.h"
 #include "tensor/storage.h"
@@ -127,6 +130,22 @@ class Tensor {
   void backward(const Tensor& grad_output = Tensor(), bool retain_graph = false,
                 bool create_graph = false) const;
   Tensor detach() const;  // shares storage, cut from the graph
+  // Gradient hook (PyTorch's Tensor.register_hook): fn(grad) runs each time the gradient with
+  // respect to this tensor is computed (leaves and non-leaves; in backward() and grad()), on
+  // the gradient summed over every use. Returning a tensor replaces the gradient (same shape);
+  // std::nullopt (or a void fn) keeps it. Hooks run in registration order.
+  RemovableHandle register_hook(std::function<std::optional<Tensor>(const Tensor&)> fn) const;
+  template <class F, std::enable_if_t<std::is_void_v<std::invoke_result_t<F&, const Tensor&>>, int> = 0>
+  RemovableHandle register_hook(F fn) const {
+    return register_hook(std::function<std::optional<Tensor>(const Tensor&)>(
+        [fn = std::move(fn)](const Tensor& g) mutable -> std::optional<Tensor> {
+          fn(g);
+          return std::nullopt;
+        }));
+  }
+  // Leaves only: fn(tensor) runs in backward() once this backward's gradient has been added
+  // into tensor.grad() (PyTorch's post-accumulate-grad hook: overlap an all-reduce with backward).
+  RemovableHandle register_post_accumulate_grad_hook(std::function<void(const Tensor&)> fn) const;
   uint32_t version() const { return checked("version")->storage->version; }
 
   // ---- views (share storage) ----

@@ -34,11 +34,30 @@ struct ModeGuard {
   ~ModeGuard() { m.train(was); }
 };
 
-void check_xy(const char* op, const Tensor& x, const Tensor& y) {
-  if (!x.defined() || !y.defined()) fail(op, ": x and y must be defined tensors");
-  if (x.dim() < 1 || y.dim() < 1) fail(op, ": x and y need a batch dim, got shapes ", x.shape(), " and ", y.shape());
-  if (x.size(0) != y.size(0))
-    fail(op, ": x has ", x.size(0), " samples (shape ", x.shape(), ") but y has ", y.size(0), " (shape ", y.shape(), ")");
+void check_xy(const char* op, const std::vector<Tensor>& xs, const Tensor& y) {
+  if (xs.empty()) fail(op, ": x is an empty list of inputs");
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const Tensor& x = xs[i];
+    std::string which = xs.size() == 1 ? "x" : str_cat("x[", i, "]");
+    if (!x.defined() || !y.defined()) fail(op, ": ", which, " and y must be defined tensors");
+    if (x.dim() < 1 || y.dim() < 1)
+      fail(op, ": ", which, " and y need a batch dim, got shapes ", x.shape(), " and ", y.shape());
+    if (x.size(0) != y.size(0))
+      fail(op, ": ", which, " has ", x.size(0), " samples (shape ", x.shape(), ") but y has ", y.size(0), " (shape ",
+           y.shape(), ")");
+  }
+}
+
+std::vector<Tensor> slice_all(const std::vector<Tensor>& xs, int64_t lo, int64_t hi = kEnd) {
+  std::vector<Tensor> out;
+  for (auto& x : xs) out.push_back(x.slice(0, lo, hi));
+  return out;
+}
+
+std::vector<Tensor> to_device(const std::vector<Tensor>& xs, Device d) {
+  std::vector<Tensor> out;
+  for (auto& x : xs) out.push_back(x.to(d));
+  return out;
 }
 
 }  // namespace
@@ -68,11 +87,16 @@ void Model::compile(OptimizerSpec optimizer, LossSpec loss, std::vector<MetricSp
   if (built() && optimizer_->params().empty()) optimizer_->add_params(parameters());
 }
 
-void Model::prepare_for(const Tensor& x) {
+void Model::prepare_for(const std::vector<Tensor>& xs) {
   if (!built()) {
-    Shape s = x.shape();
-    s.erase(0);
-    build(s);
+    std::vector<Shape> shapes;
+    for (auto& x : xs) {
+      Shape s = x.shape();
+      s.erase(0);
+      shapes.push_back(s);
+    }
+    if (shapes.size() == 1) build(shapes[0]);
+    else build_inputs(shapes);
   }
   if (optimizer_ && optimizer_->params().empty()) optimizer_->add_params(parameters());
 }
@@ -89,13 +113,19 @@ Logs Model::metric_logs(const std::string& prefix) const {
   return logs;
 }
 
-Logs Model::train_step(const Tensor& x, const Tensor& y) {
+Tensor Model::forward_batch(const std::vector<Tensor>& xs) {
+  return xs.size() == 1 ? (*this)(xs[0]) : call(xs).tensor();
+}
+
+Logs Model::train_step(const Tensor& x, const Tensor& y) { return train_step(std::vector<Tensor>{x}, y); }
+
+Logs Model::train_step(const std::vector<Tensor>& x, const Tensor& y) {
   require_compiled("train_step");
   check_xy("train_step", x, y);
   prepare_for(x);
   train(true);
   optimizer_->zero_grad(true);
-  Tensor pred = (*this)(x);
+  Tensor pred = forward_batch(x);
   Tensor loss = (*loss_)(y, pred);
   if (loss.numel() != 1)
     fail("train_step: the loss must reduce to one value to train, got shape ", loss.shape(),
@@ -103,13 +133,17 @@ Logs Model::train_step(const Tensor& x, const Tensor& y) {
   loss.backward();
   optimizer_->step();
   NoGradGuard no_grad;
-  loss_tracker_.add(loss.item<double>(), (double)x.size(0));
+  loss_tracker_.add(loss.item<double>(), (double)y.size(0));
   Tensor p = pred.detach();
   for (auto& m : metrics_) m->update(y, p);
   return metric_logs();
 }
 
 History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
+  return fit(std::vector<Tensor>{x}, y, o);
+}
+
+History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptions& o) {
   require_compiled("fit");
   check_xy("fit", x, y);
   if (o.batch_size <= 0) fail("fit: batch_size must be positive, got ", o.batch_size);
@@ -117,20 +151,24 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
   if (!(o.validation_split >= 0 && o.validation_split < 1))
     fail("fit: validation_split must be in [0, 1), got ", o.validation_split);
   if (o.verbose < 0 || o.verbose > 2) fail("fit: verbose must be 0, 1 or 2, got ", o.verbose);
-  Tensor xt = x, yt = y, xv, yv;
+  std::vector<Tensor> xt = x, xv;
+  Tensor yt = y, yv;
   if (o.validation_data.first.defined() || o.validation_data.second.defined()) {
-    xv = o.validation_data.first;
+    if (x.size() != 1)
+      fail("fit: validation_data holds one input tensor but the model is given ", x.size(),
+           " inputs; use validation_split, or evaluate() on the validation inputs");
+    xv = {o.validation_data.first};
     yv = o.validation_data.second;
     check_xy("fit(validation_data)", xv, yv);
   } else if (o.validation_split > 0) {
     // Keras: the last fraction of the data, before any shuffling.
-    int64_t n = x.size(0);
+    int64_t n = y.size(0);
     int64_t split_at = (int64_t)std::floor((double)n * (1.0 - o.validation_split));
     if (split_at <= 0 || split_at >= n)
       fail("fit: validation_split ", o.validation_split, " of ", n, " samples leaves an empty training or validation set");
-    xt = x.slice(0, 0, split_at);
+    xt = slice_all(x, 0, split_at);
     yt = y.slice(0, 0, split_at);
-    xv = x.slice(0, split_at);
+    xv = slice_all(x, split_at);
     yv = y.slice(0, split_at);
   }
   prepare_for(xt);
@@ -144,7 +182,9 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
 
   uint64_t seed = o.seed >= 0 ? (uint64_t)o.seed
                               : (uint64_t)randint(0, INT32_MAX, Shape{1}).item<int64_t>();
-  data::BatchIterator batches(xt, yt, o.batch_size, o.shuffle, seed);
+  // Several inputs: the iterator batches sample indices, and each input is gathered by them.
+  bool multi = xt.size() > 1;
+  data::BatchIterator batches(multi ? arange(yt.size(0)) : xt[0], yt, o.batch_size, o.shuffle, seed);
 
   std::vector<std::shared_ptr<Callback>> callbacks;
   bool dynamic = o.progress == ProgressStyle::Bar || (o.progress == ProgressStyle::Auto && is_terminal(out()));
@@ -172,11 +212,15 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
     Tensor xb, yb;
     for (int batch = 0; batches.next(xb, yb); ++batch) {
       for (auto& c : callbacks) c->on_train_batch_begin(batch, Logs());
-      Logs running = train_step(xb.to(device()), yb.to(device()));
+      std::vector<Tensor> xs;
+      if (!multi) xs.push_back(xb.to(device()));
+      else
+        for (auto& xi : xt) xs.push_back(index_select(xi, 0, xb.to(xi.device())).to(device()));
+      Logs running = train_step(xs, yb.to(device()));
       for (auto& c : callbacks) c->on_train_batch_end(batch, running);
     }
     logs = metric_logs();
-    if (xv.defined()) {
+    if (!xv.empty()) {
       Logs val = evaluate(xv, yv, EvaluateOptions{o.batch_size, 0, nullptr, ProgressStyle::Lines});
       for (auto& [k, v] : val.items()) logs.set("val_" + k, v);
     }
@@ -188,6 +232,10 @@ History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& o) {
 }
 
 Logs Model::evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& o) {
+  return evaluate(std::vector<Tensor>{x}, y, o);
+}
+
+Logs Model::evaluate(const std::vector<Tensor>& x, const Tensor& y, const EvaluateOptions& o) {
   require_compiled("evaluate");
   check_xy("evaluate", x, y);
   if (o.batch_size <= 0) fail("evaluate: batch_size must be positive, got ", o.batch_size);
@@ -195,7 +243,7 @@ Logs Model::evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& o)
   ModeGuard mode(*this, false);
   NoGradGuard no_grad;
   reset_metrics();
-  int64_t n = x.size(0);
+  int64_t n = y.size(0);
   int64_t steps = (n + o.batch_size - 1) / o.batch_size;
   std::ostream& os = o.out ? *o.out : std::cout;
   bool dynamic = o.progress == ProgressStyle::Bar || (o.progress == ProgressStyle::Auto && is_terminal(os));
@@ -203,8 +251,8 @@ Logs Model::evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& o)
   if (o.verbose > 0) bar = std::make_unique<Progbar>(steps, os, dynamic && o.verbose == 1);
   for (int64_t s = 0; s < steps; ++s) {
     int64_t lo = s * o.batch_size, hi = std::min(n, lo + o.batch_size);
-    Tensor xb = x.slice(0, lo, hi).to(device()), yb = y.slice(0, lo, hi).to(device());
-    Tensor pred = (*this)(xb);
+    Tensor yb = y.slice(0, lo, hi).to(device());
+    Tensor pred = forward_batch(to_device(slice_all(x, lo, hi), device()));
     Tensor loss = (*loss_)(yb, pred);
     if (loss.numel() != 1) fail("evaluate: the loss must reduce to one value, got shape ", loss.shape());
     loss_tracker_.add(loss.item<double>(), (double)(hi - lo));
@@ -216,19 +264,26 @@ Logs Model::evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& o)
   return logs;
 }
 
-Tensor Model::predict(const Tensor& x, int64_t batch_size) {
-  if (!x.defined() || x.dim() < 1) fail("predict: x needs a batch dim");
+Tensor Model::predict(const Tensor& x, int64_t batch_size) { return predict(std::vector<Tensor>{x}, batch_size); }
+
+Tensor Model::predict(const std::vector<Tensor>& x, int64_t batch_size) {
+  if (x.empty()) fail("predict: x is an empty list of inputs");
+  for (auto& xi : x)
+    if (!xi.defined() || xi.dim() < 1) fail("predict: x needs a batch dim");
+  for (auto& xi : x)
+    if (xi.size(0) != x[0].size(0))
+      fail("predict: the inputs have different numbers of samples: ", x[0].shape(), " and ", xi.shape());
   if (batch_size <= 0) fail("predict: batch_size must be positive, got ", batch_size);
   if (!built()) prepare_for(x);
   ModeGuard mode(*this, false);
   NoGradGuard no_grad;
-  int64_t n = x.size(0);
+  int64_t n = x[0].size(0);
   if (n == 0) fail("predict: x has no samples");
   std::vector<Tensor> outs;
   for (int64_t lo = 0; lo < n; lo += batch_size)
-    outs.push_back((*this)(x.slice(0, lo, std::min(n, lo + batch_size)).to(device())));
+    outs.push_back(forward_batch(to_device(slice_all(x, lo, std::min(n, lo + batch_size)), device())));
   Tensor y = outs.size() == 1 ? outs[0] : concat(outs, 0);
-  return y.to(x.device());
+  return y.to(x[0].device());
 }
 
 Tensor Model::predict_classes(const Tensor& x, int64_t batch_size) {

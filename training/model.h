@@ -96,14 +96,23 @@ class Model : public Module {
   bool compiled() const { return loss_ != nullptr; }
 
   History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  // Several inputs (a model whose forward takes several tensors, nn/cloneable.h):
+  // model.fit({x_image, x_features}, y, ...). Each input is batched along dim 0 with the same
+  // order; validation_split applies to all of them (validation_data is for one input only).
+  History fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptions& options = {});
   // {"loss": ..., metric names...} over (x, y) in eval mode without recording.
   Logs evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& options = {});
+  Logs evaluate(const std::vector<Tensor>& x, const Tensor& y, const EvaluateOptions& options = {});
+  // Eval mode, no recording. On an eval-mode model (model.eval()) predict changes nothing in
+  // the model, so several threads may call it at once (README "Threads").
   Tensor predict(const Tensor& x, int64_t batch_size = 32);
+  Tensor predict(const std::vector<Tensor>& x, int64_t batch_size = 32);
   // argmax over the last axis, or (p > 0.5) for a single output unit; int64.
   Tensor predict_classes(const Tensor& x, int64_t batch_size = 32);
 
   // One optimisation step on a batch (what fit() runs); returns the running logs of the epoch.
   Logs train_step(const Tensor& x, const Tensor& y);
+  Logs train_step(const std::vector<Tensor>& x, const Tensor& y);
   void reset_metrics();
   Logs metric_logs(const std::string& prefix = "") const;
 
@@ -126,7 +135,9 @@ class Model : public Module {
   void require_compiled(const char* what) const;
   // Lets an unbuilt model build itself from the first batch's shape and hand its parameters
   // to an optimizer that was created without any.
-  void prepare_for(const Tensor& x);
+  void prepare_for(const std::vector<Tensor>& x);
+  // The forward of one batch: operator() for one input, call() for several.
+  Tensor forward_batch(const std::vector<Tensor>& x);
 
  private:
   std::shared_ptr<optim::Optimizer> optimizer_;

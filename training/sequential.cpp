@@ -6,7 +6,7 @@
 namespace tapeflow::training {
 
 Sequential::Sequential(std::vector<std::shared_ptr<Module>> layers, std::string name)
-    : Model("Sequential", "sequential") {
+    : Cloneable("Sequential", "sequential") {
   set_name(std::move(name));
   for (auto& l : layers) add(l);
 }
@@ -39,6 +39,12 @@ Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
   for (auto& l : layers_) h = (*l)(h);
   return h;
+}
+
+std::shared_ptr<Sequential> Sequential::fresh() const {
+  std::vector<std::shared_ptr<Module>> layers;
+  for (auto& l : layers_) layers.push_back(l->clone());
+  return std::make_shared<Sequential>(std::move(layers), name());
 }
 
 std::shared_ptr<Module> Sequential::operator[](size_t i) const {

@@ -9,11 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include "nn/cloneable.h"
 #include "training/model.h"
 
 namespace tapeflow::training {
 
-class Sequential : public Model {
+class Sequential : public Cloneable<Sequential, Model> {
  public:
   explicit Sequential(std::vector<std::shared_ptr<Module>> layers = {}, std::string name = "sequential");
 
@@ -27,6 +28,8 @@ class Sequential : public Model {
   }
 
   Tensor forward(const Tensor& x) override;
+  // For clone(): a Sequential of clones of the layers (clone() then copies the rest).
+  std::shared_ptr<Sequential> fresh() const;
   size_t size() const { return layers_.size(); }
   const std::vector<std::shared_ptr<Module>>& layers() const { return layers_; }
   std::shared_ptr<Module> operator[](size_t i) const;

@@ -93,9 +93,10 @@ int main(int argc, char** argv) try {
   std::printf("\nFirst 3 labels (one-hot):\n%s\n\n", y_train_onehot.slice(0, 0, 3).str().c_str());
 
   tf::nn::Sequential model;
-  model.add(tf::nn::Dense(50, "tanh", true, "glorot_uniform", "zeros", X_train.size(1)));
-  model.add(tf::nn::Dense(50, "tanh", true, "glorot_uniform", "zeros"));
-  model.add(tf::nn::Dense(10, "softmax", true, "glorot_uniform", "zeros"));
+  using tf::nn::DenseOptions;
+  model.add(tf::nn::Dense(50, DenseOptions().activation("tanh").input_dim(X_train.size(1))));
+  model.add(tf::nn::Dense(50, DenseOptions().activation("tanh").kernel_initializer("glorot_uniform")));
+  model.add(tf::nn::Dense(10, DenseOptions().activation("softmax").bias_initializer("zeros")));
   model.to(device);
   model.summary();
 

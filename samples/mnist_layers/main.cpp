@@ -69,9 +69,10 @@ int main(int argc, char** argv) try {
   std::printf("Training on %lld examples, testing on %lld\n", (long long)X_train.size(0), (long long)X_test.size(0));
 
   // The layers, built at once (input sizes given), then moved to the device.
-  tf::nn::Dense h1(50, "tanh", true, "glorot_uniform", "zeros", 784);
-  tf::nn::Dense h2(50, "tanh", true, "glorot_uniform", "zeros", 50);
-  tf::nn::Dense h3(10, "linear", true, "glorot_uniform", "zeros", 50);
+  using tf::nn::DenseOptions;
+  tf::nn::Dense h1(50, DenseOptions().activation("tanh").input_dim(784));
+  tf::nn::Dense h2(50, DenseOptions().activation("tanh").input_dim(50));
+  tf::nn::Dense h3(10, DenseOptions().activation("linear").input_dim(50));
   std::vector<tf::Tensor> params;
   for (tf::nn::Dense* layer : {&h1, &h2, &h3}) {
     layer->to(device);
