@@ -206,6 +206,19 @@ void Tensor::set_grad(const Tensor& g) const {
   autograd::meta(*this).grad = g;
 }
 
+void Tensor::set_data(const Tensor& src) const {
+  detail::check_defined("set_data", *this);
+  detail::check_defined("set_data", src);
+  if (requires_grad() && !is_floating(src.dtype()))
+    fail("set_data: a tensor that requires grad needs floating data, got ", src.dtype());
+  TensorImpl* s = src.impl();
+  impl_->storage = s->storage;
+  impl_->shape = s->shape;
+  impl_->strides = s->strides;
+  impl_->offset = s->offset;
+  impl_->dtype = s->dtype;
+}
+
 void Tensor::zero_grad(bool set_to_none) const {
   auto& m = impl_->autograd;
   if (!m || !m->grad.defined()) return;
