@@ -12,6 +12,10 @@
 
 namespace tapeflow {
 
+// Defined here, where AutogradMeta is complete (tensor/ declares it; autograd/ owns it).
+TensorImpl::TensorImpl() = default;
+TensorImpl::~TensorImpl() = default;
+
 namespace {
 TAPEFLOW_TLS_FAST thread_local bool t_grad_enabled = true;
 std::atomic<bool> g_anomaly{false};

@@ -3,15 +3,11 @@
 
 #include <cstring>
 
-#include "autograd/node.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
 #include "tensor/ops.h"
 
 namespace tapeflow {
-
-TensorImpl::TensorImpl() = default;
-TensorImpl::~TensorImpl() = default;
 
 namespace detail {
 
