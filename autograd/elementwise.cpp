@@ -85,6 +85,7 @@ TF_UNARY_TABLE_GRAD(gelu_tanh, GeluTanh)
 Tensor logical_not(const Tensor& x) { return unary_raw(UnaryOp::LogicalNot, x); }
 
 Tensor gelu(const Tensor& x, const std::string& approximate) {
+  detail::check_defined("gelu", x);
   if (approximate == "none") return gelu_exact(x);
   if (approximate == "tanh") return gelu_tanh(x);
   fail("gelu: approximate must be \"none\" or \"tanh\", got \"", approximate, "\"");
