@@ -22,13 +22,18 @@ using backend::UnaryOp;
 using detail::binary_raw;
 using detail::unary_raw;
 
+// g * d, or where(d, g, 0) for a bool derivative (a mask), as the fused kernels do.
+static Tensor apply_derivative(const Tensor& g, const Tensor& d) {
+  return d.dtype() == kBool ? where(d, g, zeros_like(g)) : g * d;
+}
+
 // g * d op(v) / dx with the derivative of op's table line (v = x or y as its Grad column says).
 static Tensor table_backward(UnaryOp op, const Tensor& g, const Tensor& x, const Tensor& y) {
   const Tensor& v = backend::grad_of(op) == backend::GradOf::GradX ? x : y;
   if (!is_grad_enabled()) return binary_raw(backend::grad_op(op), backend::op_name(backend::grad_op(op)), g, v);
   switch (op) {
 #define TF_TENSOR_DERIV_NoGrad(E)
-#define TF_TENSOR_DERIV_GradX(E) case UnaryOp::E: return g * backend::derivative::E(v);
+#define TF_TENSOR_DERIV_GradX(E) case UnaryOp::E: return apply_derivative(g, backend::derivative::E(v));
 #define TF_TENSOR_DERIV_GradY(E) TF_TENSOR_DERIV_GradX(E)
 #define TF_TENSOR_DERIV(E, N, K, G, ...) TF_TENSOR_DERIV_##G(E)
     TAPEFLOW_UNARY_OPS(TF_TENSOR_DERIV)

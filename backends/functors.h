@@ -83,10 +83,17 @@ TF_HD bool unary_pred(T x) {
   else { if constexpr (std::is_floating_point_v<T>) return ::isinf(x); else return false; }
 }
 
-// d op(v) / dx for the unary ops with a fused backward (v is x or y: op_table.h's Grad column).
-template <UnaryOp op, class T> TF_HD T unary_derivative(T v) {
+// The fused backward g * d op(v) / dx of the unary ops with a table derivative (v is x or y, as
+// op_table.h's Grad column says). A bool derivative is a mask: g where it holds, else 0 (also
+// for a non-finite g, as PyTorch's threshold_backward).
+template <UnaryOp op, class T> TF_HD T unary_backward(T g, T v) {
 #define TF_DERIV_CASE_NoGrad(E)
-#define TF_DERIV_CASE_GradX(E) if constexpr (op == UnaryOp::E) return T(derivative::E(v)); else
+#define TF_DERIV_CASE_GradX(E)                                                      \
+  if constexpr (op == UnaryOp::E) {                                                 \
+    auto d = derivative::E(v);                                                      \
+    if constexpr (std::is_same_v<decltype(d), bool>) return d ? g : T(0);           \
+    else return T(g * T(d));                                                        \
+  } else
 #define TF_DERIV_CASE_GradY(E) TF_DERIV_CASE_GradX(E)
 #define TF_DERIV_CASE(E, N, K, G, ...) TF_DERIV_CASE_##G(E)
   TAPEFLOW_UNARY_OPS(TF_DERIV_CASE) return T(0);
@@ -111,7 +118,7 @@ TF_HD T binary_fn(T a, T b) {
   else if constexpr (op == BinaryOp::Minimum) { if constexpr (std::is_floating_point_v<T>) { if (a != a || b != b) return a + b; } return a < b ? a : b; }
   else if constexpr (op == BinaryOp::Pow) { if constexpr (std::is_floating_point_v<T>) return ::pow(a, b); else if constexpr (std::is_same_v<T, bool>) return a || !b; else return int_pow(a, b); }
   else if constexpr (is_unary_grad(op)) {  // fused backward: a = gradient, b = x or y
-    if constexpr (std::is_floating_point_v<T>) return T(a * T(unary_derivative<grad_source(op)>(b)));
+    if constexpr (std::is_floating_point_v<T>) return unary_backward<grad_source(op), T>(a, b);
     else return a;  // float only: never asked for other dtypes
   }
   else return a;

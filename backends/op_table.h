@@ -11,8 +11,9 @@
 //         Float integer and bool inputs are cast to float32 first
 //         Pred  the output is Bool (any input dtype)
 //   Grad  NoGrad, or GradX / GradY: the op has a fused backward kernel (BinaryOp <Enum>Grad,
-//         gx = g * derivative) and `derivative` is d op(x) / dx written in terms of the input x
-//         (GradX) or of the output y (GradY). It is the only statement of that derivative: the
+//         gx = g * derivative; a bool derivative is a mask: g where true, else 0) and
+//         `derivative` is d op(x) / dx written in terms of the input x (GradX) or of the
+//         output y (GradY). It is the only statement of that derivative: the
 //         fused kernel evaluates it on scalars, autograd's create_graph path on Tensors.
 #pragma once
 #include <cmath>

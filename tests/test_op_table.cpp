@@ -124,6 +124,19 @@ TEST_CASE("erf and gelu match math.erf on every device", "[optable][erf]") {
   CHECK_THROWS_WITH(gelu(tensor({1.0}), "fast"), Contains("gelu") && Contains("fast") && Contains("tanh"));
 }
 
+TEST_CASE("a mask derivative (relu) passes 0, not NaN, for a non-finite gradient", "[optable]") {
+  // PyTorch: relu(x).backward(g) gives g where x > 0 and 0 elsewhere, whatever g holds.
+  for (bool create_graph : {false, true}) {
+    Tensor x = tensor({-1.0f, 0.0f, 2.0f}).requires_grad_();
+    Tensor g = tensor({INFINITY, NAN, 3.0f});
+    Tensor gx = grad({relu(x)}, {x}, {g}, false, create_graph)[0];
+    std::vector<float> v = gx.to_vector<float>();
+    CHECK(v[0] == 0.0f);
+    CHECK(v[1] == 0.0f);
+    CHECK(v[2] == 3.0f);
+  }
+}
+
 TEST_CASE("gradcheck: every op with a table derivative, first and second order", "[optable][gradcheck]") {
   using U = Tensor (*)(const Tensor&);
   struct Case { UnaryOp op; U fn; };

@@ -1,7 +1,7 @@
 // CpuBackend::unary: one kernel per UnaryOp, built from the scalar functor in
 // backends/functors.h and dispatched through a table generated from the enum (a new op is a
-// line of backends/op_table.h plus a functor line). Float32 exp/tanh/sigmoid use the vectorised polynomials of
-// vec_math.cpp on every layout (strided runs are staged through a small buffer).
+// line of backends/op_table.h plus a functor line). Float32 exp/tanh/sigmoid use the vectorised
+// polynomials of vec_math.cpp on every layout (strided runs are staged through a small buffer).
 #include <array>
 #include <utility>
 
