@@ -13,8 +13,8 @@
 //   Grad  NoGrad, or GradX / GradY: the op has a fused backward kernel (BinaryOp <Enum>Grad,
 //         gx = g * derivative; a bool derivative is a mask: g where true, else 0) and
 //         `derivative` is d op(x) / dx written in terms of the input x (GradX) or of the
-//         output y (GradY). It is the only statement of that derivative: the
-//         fused kernel evaluates it on scalars, autograd's create_graph path on Tensors.
+//         output y (GradY). It is the only statement of that derivative: the fused kernel
+//         evaluates it on scalars, autograd's create_graph path on Tensors.
 #pragma once
 #include <cmath>
 #include <math.h>
@@ -108,7 +108,7 @@ namespace op_info {
 #define TF_OPT_NAME(E, N, ...) N,
 #define TF_OPT_KIND(E, N, K, ...) UnaryKind::K,
 #define TF_OPT_GRAD_OF(E, N, K, G, ...) GradOf::G,
-#define TF_OPT_BOOL_OUT(E, N, O) (#O[0] == 'B'),
+#define TF_OPT_BOOL_OUT(E, N, O) (#O[0] == 'B'),  // the Out column: Same or Bool
 #define TF_OPT_GRAD_NAME_NoGrad(N)
 #define TF_OPT_GRAD_NAME_GradX(N) N "_backward",
 #define TF_OPT_GRAD_NAME_GradY(N) N "_backward",
