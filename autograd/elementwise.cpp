@@ -2,6 +2,7 @@
 // Backward closures use public ops, so create_graph records them too; when no graph is being
 // built they use the fused *Grad kernels.
 #include <cmath>
+#include <string>
 
 #include <algorithm>
 
@@ -23,6 +24,26 @@ using backend::BinaryOp;
 using backend::UnaryOp;
 using detail::binary_raw;
 using detail::unary_raw;
+
+// g * d, or where(d, g, 0) for a bool derivative (a mask), as the fused kernels do.
+static Tensor apply_derivative(const Tensor& g, const Tensor& d) {
+  return d.dtype() == kBool ? where(d, g, zeros_like(g)) : g * d;
+}
+
+// g * d op(v) / dx with the derivative of op's table line (v = x or y as its Grad column says).
+static Tensor table_backward(UnaryOp op, const Tensor& g, const Tensor& x, const Tensor& y) {
+  const Tensor& v = backend::grad_of(op) == backend::GradOf::GradX ? x : y;
+  if (!is_grad_enabled()) return binary_raw(backend::grad_op(op), backend::op_name(backend::grad_op(op)), g, v);
+  switch (op) {
+#define TF_TENSOR_DERIV_NoGrad(E)
+#define TF_TENSOR_DERIV_GradX(E) case UnaryOp::E: return apply_derivative(g, backend::derivative::E(v));
+#define TF_TENSOR_DERIV_GradY(E) TF_TENSOR_DERIV_GradX(E)
+#define TF_TENSOR_DERIV(E, N, K, G, ...) TF_TENSOR_DERIV_##G(E)
+    TAPEFLOW_UNARY_OPS(TF_TENSOR_DERIV)
+#undef TF_TENSOR_DERIV
+    default: fail(backend::op_name(op), ": no derivative in the op table");
+  }
+}
 
 // Defines a unary op whose backward maps (g, x, y) to the input gradient.
 #define TF_UNARY(FN, OP, NAME, GRAD_EXPR)                                                 \
@@ -54,18 +75,29 @@ TF_UNARY(cos, Cos, "CosBackward", -g * sin(x))                          // d cos
 TF_UNARY(floor, Floor, "FloorBackward", zeros_like(g))                  // piecewise constant
 TF_UNARY(ceil, Ceil, "CeilBackward", zeros_like(g))
 TF_UNARY(round, Round, "RoundBackward", zeros_like(g))
-// d tanh(x) = 1 - tanh(x)^2
-TF_UNARY(tanh, Tanh, "TanhBackward",
-         is_grad_enabled() ? g * (1 - y * y) : binary_raw(BinaryOp::TanhGrad, "tanh_backward", g, y))
-// d sigmoid(x) = s (1 - s)
-TF_UNARY(sigmoid, Sigmoid, "SigmoidBackward",
-         is_grad_enabled() ? g * y * (1 - y) : binary_raw(BinaryOp::SigmoidGrad, "sigmoid_backward", g, y))
-// d relu(x) = 1 where x > 0
-TF_UNARY(relu, Relu, "ReluBackward",
-         is_grad_enabled() ? g * gt(x, 0).astype(g.dtype()) : binary_raw(BinaryOp::ReluGrad, "relu_backward", g, x))
+// Ops whose derivative is stated once, in their line of backends/op_table.h: evaluated on
+// Tensors while recording (create_graph), else by the fused <Op>Grad kernel.
+#define TF_UNARY_TABLE_GRAD(FN, OP) \
+  TF_UNARY(FN, OP, #OP "Backward", table_backward(UnaryOp::OP, g, x, y))
+TF_UNARY_TABLE_GRAD(tanh, Tanh)
+TF_UNARY_TABLE_GRAD(sigmoid, Sigmoid)
+TF_UNARY_TABLE_GRAD(relu, Relu)
+TF_UNARY_TABLE_GRAD(erf, Erf)
+namespace {  // the two forms of gelu()
+TF_UNARY_TABLE_GRAD(gelu_exact, Gelu)
+TF_UNARY_TABLE_GRAD(gelu_tanh, GeluTanh)
+}  // namespace
+#undef TF_UNARY_TABLE_GRAD
 #undef TF_UNARY
 
 Tensor logical_not(const Tensor& x) { return unary_raw(UnaryOp::LogicalNot, x); }
+
+Tensor gelu(const Tensor& x, const std::string& approximate) {
+  detail::check_defined("gelu", x);
+  if (approximate == "none") return gelu_exact(x);
+  if (approximate == "tanh") return gelu_tanh(x);
+  fail("gelu: approximate must be \"none\" or \"tanh\", got \"", approximate, "\"");
+}
 
 // d clamp(x, lo, hi) = 1 where lo <= x <= hi
 Tensor clamp(const Tensor& x, Scalar lo, Scalar hi) {

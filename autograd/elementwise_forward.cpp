@@ -3,7 +3,7 @@
 #include "autograd/elementwise_forward.h"
 
 #include "autograd/trace.h"
-#include "backends/functors.h"
+#include "backends/op_table.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
 
@@ -12,36 +12,17 @@ namespace tapeflow::detail {
 using backend::BinaryOp;
 using backend::UnaryOp;
 
-static const char* unary_name(UnaryOp op) {
-  static const char* names[] = {"neg", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt",
-                                "rsqrt", "square", "reciprocal", "sin", "cos", "tanh", "sigmoid",
-                                "relu", "floor", "ceil", "round", "clamp", "pow", "affine",
-                                "logical_not", "isnan", "isinf"};
-  return names[(int)op];
-}
-
-static bool float_only(UnaryOp op) {
-  switch (op) {
-    case UnaryOp::Exp: case UnaryOp::Log: case UnaryOp::Log1p: case UnaryOp::Expm1:
-    case UnaryOp::Sqrt: case UnaryOp::Rsqrt: case UnaryOp::Reciprocal: case UnaryOp::Sin:
-    case UnaryOp::Cos: case UnaryOp::Tanh: case UnaryOp::Sigmoid: case UnaryOp::PowScalar:
-      return true;
-    default:
-      return false;
-  }
-}
-
 Tensor unary_raw(UnaryOp op, const Tensor& x, double alpha, double beta) {
-  check_defined(unary_name(op), x);
+  check_defined(backend::op_name(op), x);
   Tensor in = x;
-  if (float_only(op) && !is_floating(x.dtype())) in = cast_raw(x, kFloat32);
+  if (backend::is_float_only(op) && !is_floating(x.dtype())) in = cast_raw(x, kFloat32);
   if (x.dtype() == kBool && (op == UnaryOp::Neg))
     fail("neg: negation of a bool tensor is not supported; use logical_not");
   DType out_dt = backend::is_bool_output(op) ? kBool : in.dtype();
-  Tensor out = make_tensor(in.shape(), out_dt, in.device(), unary_name(op));
+  Tensor out = make_tensor(in.shape(), out_dt, in.device(), backend::op_name(op));
   if (out.numel()) backend_of(in).unary(op, view_of(in), view_of(out), alpha, beta);
   if (autograd::tracing())
-    autograd::trace((std::string("unary.") + unary_name(op)).c_str(), {x}, out,
+    autograd::trace((std::string("unary.") + backend::op_name(op)).c_str(), {x}, out,
                     {{"alpha", {}, alpha}, {"beta", {}, beta}});
   return out;
 }

@@ -13,6 +13,10 @@
 
 namespace tapeflow {
 
+// Defined here, where AutogradMeta is complete (tensor/ declares it; autograd/ owns it).
+TensorImpl::TensorImpl() = default;
+TensorImpl::~TensorImpl() = default;
+
 namespace {
 TAPEFLOW_TLS_FAST thread_local bool t_grad_enabled = true;
 std::atomic<bool> g_anomaly{false};
@@ -300,6 +304,19 @@ void Tensor::set_grad(const Tensor& g) const {
   if (g.defined() && g.shape() != shape())
     fail("set_grad: gradient shape ", g.shape(), " does not match tensor shape ", shape());
   autograd::meta(*this).grad = g;
+}
+
+void Tensor::set_data(const Tensor& src) const {
+  detail::check_defined("set_data", *this);
+  detail::check_defined("set_data", src);
+  if (requires_grad() && !is_floating(src.dtype()))
+    fail("set_data: a tensor that requires grad needs floating data, got ", src.dtype());
+  TensorImpl* s = src.impl();
+  impl_->storage = s->storage;
+  impl_->shape = s->shape;
+  impl_->strides = s->strides;
+  impl_->offset = s->offset;
+  impl_->dtype = s->dtype;
 }
 
 void Tensor::zero_grad(bool set_to_none) const {

@@ -1,6 +1,6 @@
 // The backend contract: what a device must implement. Backends see buffers and strided views
-// only, never the tape. A new op never changes this interface: ops are enum arguments whose
-// scalar math lives in backends/functors.h (shared by g++ and nvcc).
+// only, never the tape. A new op never changes this interface: ops are enum arguments generated
+// from backends/op_table.h; their scalar math lives in backends/functors.h (g++ and nvcc).
 //
 // Conventions for every entry point:
 // - A View's `data` points at its first element (offset already applied); strides are in
@@ -16,6 +16,7 @@
 #include "base/device.h"
 #include "base/dtype.h"
 #include "base/shape.h"
+#include "backends/op_table.h"
 
 namespace tapeflow::backend {
 
@@ -37,33 +38,12 @@ struct View {
   }
 };
 
-// Unary element-wise ops: out[i] = f(x[i], alpha, beta). x and out have the same dtype except
-// for LogicalNot/IsNan/IsInf (out is Bool). Ops marked "(float)" are only asked for float dtypes.
-enum class UnaryOp : uint8_t {
-  Neg, Abs, Sign, Exp /*(float)*/, Log /*(float)*/, Log1p /*(float)*/, Expm1 /*(float)*/,
-  Sqrt /*(float)*/, Rsqrt /*(float)*/, Square, Reciprocal /*(float)*/, Sin /*(float)*/,
-  Cos /*(float)*/, Tanh /*(float)*/, Sigmoid /*(float)*/, Relu, Floor, Ceil, Round,
-  Clamp,       // min(max(x, alpha), beta); alpha = -inf / beta = +inf disable a side
-  PowScalar,   // x ** alpha (float)
-  Affine,      // x * alpha + beta
-  LogicalNot,  // out Bool
-  IsNan,       // out Bool (float)
-  IsInf,       // out Bool (float)
-  Count
-};
-
+// The op enums (UnaryOp, BinaryOp, ReduceOp) are generated from the op tables of
+// backends/op_table.h, which also say each op's name, dtype rule and output dtype.
+// Unary element-wise ops: out[i] = f(x[i], alpha, beta); out is x's dtype, or Bool for the
+// predicates; float-only ops are only asked for float dtypes.
 // Binary element-wise ops: out[i] = f(a[i], b[i]). a, b same dtype; out has that dtype, except
 // comparisons and logical ops, whose out is Bool.
-enum class BinaryOp : uint8_t {
-  Add, Sub, Mul, Div, Maximum, Minimum, Pow,
-  Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr,
-  // Helpers for backward passes (all float):
-  ReluGrad,     // a * (b > 0)            (a = grad, b = x)
-  TanhGrad,     // a * (1 - b*b)          (b = tanh output)
-  SigmoidGrad,  // a * b * (1 - b)        (b = sigmoid output)
-  Count
-};
-
 // ---- convolution and pooling ----
 // Geometry of a sliding 2-D window over the last two dims of a contiguous (N, C, H, W) tensor
 // (1-D ops use H = 1). pad_h / pad_w are the top / left padding; out_h / out_w are computed by
@@ -76,7 +56,6 @@ struct Window2d {
   int64_t dilation_h = 1, dilation_w = 1;
 };
 
-enum class ReduceOp : uint8_t { Sum, Prod, Max, Min, All, Any, Count };
 enum class ArgReduceOp : uint8_t { ArgMax, ArgMin };
 enum class RandomKind : uint8_t { Uniform, Normal, Bernoulli, RandInt };
 

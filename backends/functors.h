@@ -124,6 +124,10 @@ TF_HD T unary_fn(T x, double alpha, double beta) {
     else if constexpr (op == UnaryOp::Ceil) return ::ceil(x);
     else if constexpr (op == UnaryOp::Round) return round_half_even(x);
     else if constexpr (op == UnaryOp::PowScalar) return T(::pow((double)x, alpha));
+    else if constexpr (op == UnaryOp::Erf) return ::erf(x);
+    else if constexpr (op == UnaryOp::Gelu) return T(0.5) * x * (T(1) + ::erf(x * T(0.7071067811865476)));
+    else if constexpr (op == UnaryOp::GeluTanh)
+      return T(0.5) * x * (T(1) + ::tanh(T(0.7978845608028654) * (x + T(0.044715) * x * x * x)));
     else return x;
   } else {
     // Integer and bool inputs: floor/ceil/round are the identity; others are not asked for.
@@ -137,6 +141,23 @@ TF_HD bool unary_pred(T x) {
   if constexpr (op == UnaryOp::LogicalNot) return !(x != T(0));
   else if constexpr (op == UnaryOp::IsNan) { if constexpr (std::is_floating_point_v<T>) return x != x; else return false; }
   else { if constexpr (std::is_floating_point_v<T>) return ::isinf(x); else return false; }
+}
+
+// The fused backward g * d op(v) / dx of the unary ops with a table derivative (v is x or y, as
+// op_table.h's Grad column says). A bool derivative is a mask: g where it holds, else 0 (also
+// for a non-finite g, as PyTorch's threshold_backward).
+template <UnaryOp op, class T> TF_HD T unary_backward(T g, T v) {
+#define TF_DERIV_CASE_NoGrad(E)
+#define TF_DERIV_CASE_GradX(E)                                                      \
+  if constexpr (op == UnaryOp::E) {                                                 \
+    auto d = derivative::E(v);                                                      \
+    if constexpr (std::is_same_v<decltype(d), bool>) return d ? g : T(0);           \
+    else return T(g * T(d));                                                        \
+  } else
+#define TF_DERIV_CASE_GradY(E) TF_DERIV_CASE_GradX(E)
+#define TF_DERIV_CASE(E, N, K, G, ...) TF_DERIV_CASE_##G(E)
+  TAPEFLOW_UNARY_OPS(TF_DERIV_CASE) return T(0);
+#undef TF_DERIV_CASE
 }
 
 template <class T> TF_HD T int_pow(T base, T e) {
@@ -156,9 +177,10 @@ TF_HD T binary_fn(T a, T b) {
   else if constexpr (op == BinaryOp::Maximum) { if constexpr (std::is_floating_point_v<T>) { if (a != a || b != b) return a + b; } return a > b ? a : b; }
   else if constexpr (op == BinaryOp::Minimum) { if constexpr (std::is_floating_point_v<T>) { if (a != a || b != b) return a + b; } return a < b ? a : b; }
   else if constexpr (op == BinaryOp::Pow) { if constexpr (std::is_floating_point_v<T>) return ::pow(a, b); else if constexpr (std::is_same_v<T, bool>) return a || !b; else return int_pow(a, b); }
-  else if constexpr (op == BinaryOp::ReluGrad) return b > T(0) ? a : T(0);
-  else if constexpr (op == BinaryOp::TanhGrad) return wrap_mul(a, wrap_sub(T(1), wrap_mul(b, b)));
-  else if constexpr (op == BinaryOp::SigmoidGrad) return wrap_mul(wrap_mul(a, b), wrap_sub(T(1), b));
+  else if constexpr (is_unary_grad(op)) {  // fused backward: a = gradient, b = x or y
+    if constexpr (std::is_floating_point_v<T>) return unary_backward<grad_source(op), T>(a, b);
+    else return a;  // float only: never asked for other dtypes
+  }
   else return a;
 }
 
@@ -173,15 +195,6 @@ TF_HD bool compare_fn(T a, T b) {
   else if constexpr (op == BinaryOp::Ge) return a >= b;
   else if constexpr (op == BinaryOp::LogicalAnd) return (a != T(0)) && (b != T(0));
   else return (a != T(0)) || (b != T(0));
-}
-
-constexpr bool is_bool_output(BinaryOp op) {
-  return op == BinaryOp::Eq || op == BinaryOp::Ne || op == BinaryOp::Lt || op == BinaryOp::Le ||
-         op == BinaryOp::Gt || op == BinaryOp::Ge || op == BinaryOp::LogicalAnd ||
-         op == BinaryOp::LogicalOr;
-}
-constexpr bool is_bool_output(UnaryOp op) {
-  return op == UnaryOp::LogicalNot || op == UnaryOp::IsNan || op == UnaryOp::IsInf;
 }
 
 // The random value of element i (counter offset + i) for each kind, as a double.

@@ -40,25 +40,8 @@ Tensor selu(const Tensor& x) {
   return traced("Selu", x, elu(x, kAlpha) * kScale, {{"alpha", {}, kAlpha}, {"gamma", {}, kScale}});
 }
 
-Tensor erf(const Tensor& x) {
-  // erfc(z) ~ t * exp(-z^2 + P(t)), t = 1 / (1 + z / 2), z = |x|; erf(x) = sign(x) (1 - erfc(|x|)).
-  static const double c[] = {-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
-                             0.27886807,  -1.13520398, 1.48851587, -0.82215223, 0.17087277};
-  Tensor z = abs(x);
-  Tensor t = 1.0 / (z * 0.5 + 1.0);
-  Tensor poly = t * c[9] + c[8];
-  for (int i = 7; i >= 0; --i) poly = t * poly + c[i];
-  Tensor erfc_z = t * exp(poly - z * z);
-  return sign(x) * (1.0 - erfc_z);
-}
-
-Tensor gelu(const Tensor& x, bool approximate) {
-  if (approximate) {
-    const double k = std::sqrt(2.0 / M_PI);
-    return x * 0.5 * (tapeflow::tanh((x + x * x * x * 0.044715) * k) + 1.0);
-  }
-  return x * 0.5 * (erf(x * M_SQRT1_2) + 1.0);
-}
+Tensor erf(const Tensor& x) { return tapeflow::erf(x); }
+Tensor gelu(const Tensor& x, bool approximate) { return tapeflow::gelu(x, approximate ? "tanh" : "none"); }
 
 Tensor softplus(const Tensor& x) { return traced("Softplus", x, tapeflow::relu(x) + log1p(exp(-abs(x)))); }
 Tensor softsign(const Tensor& x) { return traced("Softsign", x, x / (abs(x) + 1.0)); }

@@ -69,13 +69,9 @@ void Module::move_param_in_place(Tensor& p, Device device, DType dtype) {
   Tensor g = p.grad();
   Tensor moved = p.detach().astype(dtype).to(device).contiguous();
   if (moved.shares_storage(p)) moved = moved.clone();
-  // NOTE: the TensorImpl is updated rather than replaced so that every handle to this
-  // parameter (the layer's member, an optimizer) sees the moved data.
-  TensorImpl* im = p.impl();
-  im->storage = moved.impl()->storage;
-  im->strides = moved.strides();
-  im->offset = moved.offset();
-  im->dtype = moved.dtype();
+  // NOTE: the data is replaced in place (set_data) so that every handle to this parameter
+  // (the layer's member, an optimizer) sees the moved data.
+  p.set_data(moved);
   if (g.defined()) p.set_grad(g.detach().astype(dtype).to(device));
 }
 

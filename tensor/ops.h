@@ -3,6 +3,7 @@
 // Binary ops broadcast as NumPy does and promote dtypes as PyTorch does; C++ numbers are
 // accepted on either side.
 #pragma once
+#include <string>
 #include <vector>
 
 #include "tensor/tensor.h"
@@ -26,6 +27,10 @@ Tensor cos(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
+Tensor erf(const Tensor& x);  // float-only: integers are computed in float32
+// x * Phi(x) (Phi: the standard normal CDF): approximate "none" (exact, via erf) or "tanh"
+// (0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as PyTorch's gelu(approximate="tanh")).
+Tensor gelu(const Tensor& x, const std::string& approximate = "none");
 Tensor floor(const Tensor& x);
 Tensor ceil(const Tensor& x);
 Tensor round(const Tensor& x);  // half to even, as NumPy

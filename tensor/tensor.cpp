@@ -4,15 +4,11 @@
 #include <cstring>
 #include <new>
 
-#include "autograd/node.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
 #include "tensor/ops.h"
 
 namespace tapeflow {
-
-TensorImpl::TensorImpl() = default;
-TensorImpl::~TensorImpl() = default;
 
 namespace detail {
 

@@ -122,6 +122,10 @@ class Tensor {
   Tensor& requires_grad_(bool on = true);
   Tensor grad() const;  // undefined until a backward reaches this tensor
   void set_grad(const Tensor& g) const;
+  // PyTorch's `x.data = src`: this tensor (every handle to it) now views src's data, with src's
+  // shape, strides, dtype and device; it keeps its autograd identity (requires_grad, .grad(),
+  // being a leaf). Not recorded. Throws if this requires grad and src is not floating.
+  void set_data(const Tensor& src) const;
   void zero_grad(bool set_to_none = false) const;
   bool is_leaf() const;
   std::string grad_fn() const;  // "MulBackward", or "" for leaves

@@ -247,3 +247,28 @@ TEST_CASE("a 100,000-op chain is built, differentiated and freed without recursi
   y = tf::Tensor();  // frees the graph
   SUCCEED();
 }
+
+TEST_CASE("set_data replaces the data of every handle and keeps the autograd identity", "[autograd]") {
+  tf::Tensor w = tf::tensor({1.0f, 2.0f}).requires_grad_();
+  tf::Tensor alias = w;  // e.g. an optimizer's handle
+  (w * 3.0f).sum().backward();
+  tf::Tensor src = tf::tensor({{5.0, 6.0, 7.0}}, tf::Options(tf::kFloat64));
+  w.set_data(src);
+  CHECK(alias.dtype() == tf::kFloat64);
+  CHECK(alias.shape() == tf::Shape{1, 3});
+  CHECK(alias.shares_storage(src));
+  CHECK(alias.requires_grad());
+  CHECK(alias.is_leaf());
+  CHECK(alias.grad().to_vector<double>() == std::vector<double>{3.0, 3.0});  // .grad() is kept as it was
+  alias.zero_grad(true);
+  (alias * alias).sum().backward();
+  CHECK(w.grad().to_vector<double>() == std::vector<double>{10.0, 12.0, 14.0});
+  // Bad input: a message, and the tensor unchanged.
+  CHECK_THROWS_WITH(w.set_data(tf::tensor({1, 2}).astype(tf::kInt64)), Contains("set_data") && Contains("floating"));
+  CHECK_THROWS_WITH(w.set_data(tf::Tensor()), Contains("set_data"));
+  CHECK(w.dtype() == tf::kFloat64);
+  CHECK(w.to_vector<double>() == std::vector<double>{5.0, 6.0, 7.0});
+  tf::Tensor plain = tf::zeros({2});  // no grad: any dtype
+  plain.set_data(tf::tensor({1, 0}).astype(tf::kInt32));
+  CHECK(plain.dtype() == tf::kInt32);
+}

@@ -2,8 +2,10 @@
 // contiguous, strided, transposed and expanded (zero-stride) inputs; broadcasting; C++ numbers
 // on either side; comparisons and logical ops giving bool; where; integer and bool paths.
 // Expected values were computed offline with NumPy (float64) and pasted here.
+// Every case runs on every device (TF_EACH_DEVICE, tests/devices.h; inputs via on_dev).
 #include <functional>
 
+#include "devices.h"
 #include "helpers.h"
 
 using namespace tapeflow;
@@ -35,10 +37,10 @@ std::vector<Layout> layouts(const std::vector<double>& v, DType dt) {
     pairs.push_back(x);
     pairs.push_back(x);
   }
-  Tensor contiguous = from_vector(v).astype(dt);
-  Tensor strided = from_vector(spaced, {n, 2}).astype(dt).select(1, 0);
-  Tensor transposed = from_vector(pairs, {n, 2}).astype(dt).T();
-  Tensor expanded = from_vector(v).astype(dt).reshape({1, n}).expand({2, n});
+  Tensor contiguous = on_dev(from_vector(v).astype(dt));
+  Tensor strided = on_dev(from_vector(spaced, {n, 2}).astype(dt)).select(1, 0);
+  Tensor transposed = on_dev(from_vector(pairs, {n, 2}).astype(dt)).T();
+  Tensor expanded = on_dev(from_vector(v).astype(dt)).reshape({1, n}).expand({2, n});
   return {{"contiguous", contiguous, false},
           {"strided", strided, false},
           {"transposed", transposed, true},
@@ -104,6 +106,7 @@ std::vector<UnaryCase> unary_cases() {
 }  // namespace
 
 TEST_CASE("unary ops in float32 and float64 over every layout", "[elementwise]") {
+  TF_EACH_DEVICE();
   for (DType dt : {kFloat32, kFloat64}) {
     double tol = dt == kFloat32 ? 2e-7 : 1e-14;
     for (const UnaryCase& c : unary_cases()) {
@@ -120,7 +123,8 @@ TEST_CASE("unary ops in float32 and float64 over every layout", "[elementwise]")
 }
 
 TEST_CASE("unary method forms", "[elementwise]") {
-  Tensor x = tensor({-1.f, 0.f, 4.f});
+  TF_EACH_DEVICE();
+  Tensor x = on_dev(tensor({-1.f, 0.f, 4.f}));
   REQUIRE_THAT(x.neg(), Values({1, 0, -4}));
   REQUIRE_THAT(x.abs(), Values({1, 0, 4}));
   REQUIRE_THAT(x.relu(), Values({0, 0, 4}));
@@ -129,14 +133,15 @@ TEST_CASE("unary method forms", "[elementwise]") {
   REQUIRE_THAT(x.exp(), Values({0.36787944117144233, 1.0, 54.598150033144236}, 1e-6));
   REQUIRE_THAT(x.tanh(), Values({-0.7615941559557649, 0.0, 0.999329299739067}, 1e-6));
   REQUIRE_THAT(x.sigmoid(), Values({0.2689414213699951, 0.5, 0.9820137900379085}, 1e-6));
-  Tensor p = tensor({1.f, 4.f});
+  Tensor p = on_dev(tensor({1.f, 4.f}));
   REQUIRE_THAT(p.sqrt(), Values({1, 2}));
   REQUIRE_THAT(p.log(), Values({0, 1.3862943611198906}, 1e-6));
-  REQUIRE_THAT(p.pow(tensor({2.f, 0.5f})), Values({1, 2}));
+  REQUIRE_THAT(p.pow(on_dev(tensor({2.f, 0.5f}))), Values({1, 2}));
 }
 
 TEST_CASE("unary ops on integer and bool tensors", "[elementwise]") {
-  Tensor i = from_vector<int32_t>({-3, 0, 2});
+  TF_EACH_DEVICE();
+  Tensor i = on_dev(from_vector<int32_t>({-3, 0, 2}));
   CHECK(abs(i).dtype() == kInt32);
   CHECK(ints(abs(i)) == std::vector<int64_t>{3, 0, 2});
   CHECK(ints(neg(i)) == std::vector<int64_t>{3, 0, -2});
@@ -151,32 +156,33 @@ TEST_CASE("unary ops on integer and bool tensors", "[elementwise]") {
   Tensor e = exp(i);
   CHECK(e.dtype() == kFloat32);
   REQUIRE_THAT(e, Values({0.049787066876888275, 1.0, 7.3890557289123535}, 1e-7));
-  CHECK(sqrt(from_vector<int64_t>({4, 9})).dtype() == kFloat32);
-  REQUIRE_THAT(sqrt(from_vector<int64_t>({4, 9})), Values({2, 3}));
-  Tensor ip = pow(from_vector<int64_t>({2, 3, -2}), 3);  // integer power stays integer
+  CHECK(sqrt(on_dev(from_vector<int64_t>({4, 9}))).dtype() == kFloat32);
+  REQUIRE_THAT(sqrt(on_dev(from_vector<int64_t>({4, 9}))), Values({2, 3}));
+  Tensor ip = pow(on_dev(from_vector<int64_t>({2, 3, -2})), 3);  // integer power stays integer
   CHECK(ip.dtype() == kInt64);
   CHECK(ints(ip) == std::vector<int64_t>{8, 27, -8});
-  Tensor b = from_vector<bool>({true, false});
+  Tensor b = on_dev(from_vector<bool>({true, false}));
   CHECK(logical_not(b).dtype() == kBool);
   CHECK(ints(logical_not(b)) == std::vector<int64_t>{0, 1});
-  CHECK(ints(logical_not(from_vector<int32_t>({0, 5}))) == std::vector<int64_t>{1, 0});
-  CHECK(ints(abs(from_vector<uint8_t>({0, 200}))) == std::vector<int64_t>{0, 200});
+  CHECK(ints(logical_not(on_dev(from_vector<int32_t>({0, 5})))) == std::vector<int64_t>{1, 0});
+  CHECK(ints(abs(on_dev(from_vector<uint8_t>({0, 200})))) == std::vector<int64_t>{0, 200});
 }
 
 TEST_CASE("special values: nan and inf", "[elementwise]") {
-  Tensor x = tensor({NAN, INFINITY, -INFINITY, 0.f});
+  TF_EACH_DEVICE();
+  Tensor x = on_dev(tensor({NAN, INFINITY, -INFINITY, 0.f}));
   REQUIRE_THAT(exp(x), Values({NAN, INFINITY, 0, 1}));
   REQUIRE_THAT(tanh(x), Values({NAN, 1, -1, 0}));
   REQUIRE_THAT(sigmoid(x), Values({NAN, 1, 0, 0.5}));
-  REQUIRE_THAT(relu(tensor({-INFINITY, INFINITY})), Values({0, INFINITY}));
-  REQUIRE_THAT(log(tensor({0.f, -1.f})), Values({-INFINITY, NAN}));
+  REQUIRE_THAT(relu(on_dev(tensor({-INFINITY, INFINITY}))), Values({0, INFINITY}));
+  REQUIRE_THAT(log(on_dev(tensor({0.f, -1.f}))), Values({-INFINITY, NAN}));
   REQUIRE_THAT(clamp(x, -1, 1), Values({NAN, 1, -1, 0}));  // clamp keeps NaN, as NumPy
-  REQUIRE_THAT(maximum(tensor({NAN, 1.f}), tensor({1.f, NAN})), Values({NAN, NAN}));  // np.maximum propagates NaN
-  REQUIRE_THAT(minimum(tensor({NAN, 1.f}), tensor({1.f, 2.f})), Values({NAN, 1}));
+  REQUIRE_THAT(maximum(on_dev(tensor({NAN, 1.f})), on_dev(tensor({1.f, NAN}))), Values({NAN, NAN}));  // np.maximum propagates NaN
+  REQUIRE_THAT(minimum(on_dev(tensor({NAN, 1.f})), on_dev(tensor({1.f, 2.f}))), Values({NAN, 1}));
   // sigmoid is stable far out: no overflow to NaN.
-  REQUIRE_THAT(sigmoid(tensor({-1000.f, 1000.f})), Values({0, 1}));
-  REQUIRE_THAT(sigmoid(tensor({-100.0, 100.0}, Options(kFloat64))), Values({3.720075976020836e-44, 1.0}, 1e-12));
-  REQUIRE_THAT(tensor({1.f, -1.f, 0.f}) / 0.0, Values({INFINITY, -INFINITY, NAN}));
+  REQUIRE_THAT(sigmoid(on_dev(tensor({-1000.f, 1000.f}))), Values({0, 1}));
+  REQUIRE_THAT(sigmoid(on_dev(tensor({-100.0, 100.0}, Options(kFloat64)))), Values({3.720075976020836e-44, 1.0}, 1e-12));
+  REQUIRE_THAT(on_dev(tensor({1.f, -1.f, 0.f})) / 0.0, Values({INFINITY, -INFINITY, NAN}));
 }
 
 namespace {
@@ -219,15 +225,16 @@ std::vector<BinaryCase> binary_cases() {
 }  // namespace
 
 TEST_CASE("binary ops broadcast over any strides", "[elementwise]") {
+  TF_EACH_DEVICE();
   const std::vector<double> av = {1, -2, 3, 0.5, 4, -1}, bv = {2, -2, 0.5};
   for (DType dt : {kFloat32, kFloat64}) {
     double tol = dt == kFloat32 ? 2e-7 : 1e-14;
-    Tensor a = from_vector(av, {2, 3}).astype(dt);
-    Tensor b = from_vector(bv).astype(dt);
+    Tensor a = on_dev(from_vector(av, {2, 3})).astype(dt);
+    Tensor b = on_dev(from_vector(bv)).astype(dt);
     // The same a as a transposed view of its transpose, and b as a strided column slice.
-    Tensor a_t = from_vector<double>({1, 0.5, -2, 4, 3, -1}, {3, 2}).astype(dt).T();
-    Tensor b_s = from_vector<double>({2, 9, -2, 9, 0.5, 9}, {3, 2}).astype(dt).select(1, 0);
-    Tensor b_row = from_vector(bv, {1, 3}).astype(dt).expand({2, 3});  // zero-stride rows
+    Tensor a_t = on_dev(from_vector<double>({1, 0.5, -2, 4, 3, -1}, {3, 2})).astype(dt).T();
+    Tensor b_s = on_dev(from_vector<double>({2, 9, -2, 9, 0.5, 9}, {3, 2})).astype(dt).select(1, 0);
+    Tensor b_row = on_dev(from_vector(bv, {1, 3})).astype(dt).expand({2, 3});  // zero-stride rows
     for (const BinaryCase& c : binary_cases()) {
       std::vector<std::pair<Tensor, Tensor>> pairs = {{a, b}, {a_t, b}, {a, b_s}, {a_t, b_s}, {a, b_row}, {a_t, b_row}};
       for (size_t k = 0; k < pairs.size(); ++k) {
@@ -245,15 +252,16 @@ TEST_CASE("binary ops broadcast over any strides", "[elementwise]") {
 }
 
 TEST_CASE("broadcasting column against row, and higher ranks", "[elementwise]") {
-  Tensor c = tensor({1.f, 2.f}).reshape({2, 1});  // (2, 1)
-  Tensor r = tensor({{10.f, 20.f, 30.f}});  // (1, 3)
+  TF_EACH_DEVICE();
+  Tensor c = on_dev(tensor({1.f, 2.f})).reshape({2, 1});  // (2, 1)
+  Tensor r = on_dev(tensor({{10.f, 20.f, 30.f}}));  // (1, 3)
   Tensor d = c - r;
   CHECK(d.shape() == Shape{2, 3});
   REQUIRE_THAT(d, Values({-9, -19, -29, -8, -18, -28}));
   REQUIRE_THAT(c / r, Values({0.1, 0.05, 0.03333333333333333, 0.2, 0.1, 0.06666666666666667}, 1e-7));
   // (2, 1, 3) + (4, 1) -> (2, 4, 3)
-  Tensor x = arange(6, Options(kFloat32)).reshape({2, 1, 3});
-  Tensor y = arange(4, Options(kFloat32)).reshape({4, 1}) * 10;
+  Tensor x = on_dev(arange(6, Options(kFloat32))).reshape({2, 1, 3});
+  Tensor y = on_dev(arange(4, Options(kFloat32))).reshape({4, 1}) * 10;
   Tensor z = x + y;
   CHECK(z.shape() == Shape{2, 4, 3});
   std::vector<double> want;
@@ -265,14 +273,15 @@ TEST_CASE("broadcasting column against row, and higher ranks", "[elementwise]") 
   CHECK(broadcast_shapes({}, {3}) == Shape{3});
   CHECK(broadcast_shapes({0, 1}, {1, 5}) == Shape{0, 5});
   // A transposed operand against a column: np.array(a).T * [[1], [2], [3]]
-  Tensor a = tensor({{1.f, -2.f, 3.f}, {0.5f, 4.f, -1.f}});
-  REQUIRE_THAT(a.T() * tensor({1.f, 2.f, 3.f}).unsqueeze(1), Values({1, 0.5, -4, 8, 9, -3}));
+  Tensor a = on_dev(tensor({{1.f, -2.f, 3.f}, {0.5f, 4.f, -1.f}}));
+  REQUIRE_THAT(a.T() * on_dev(tensor({1.f, 2.f, 3.f})).unsqueeze(1), Values({1, 0.5, -4, 8, 9, -3}));
   // rank-0 against anything
-  REQUIRE_THAT(scalar_tensor(2.f) * a, Values({2, -4, 6, 1, 8, -2}));
+  REQUIRE_THAT(on_dev(scalar_tensor(2.f)) * a, Values({2, -4, 6, 1, 8, -2}));
 }
 
 TEST_CASE("C++ numbers on either side of an operator", "[elementwise]") {
-  Tensor a = tensor({{1.f, -2.f, 3.f}, {0.5f, 4.f, -1.f}});
+  TF_EACH_DEVICE();
+  Tensor a = on_dev(tensor({{1.f, -2.f, 3.f}, {0.5f, 4.f, -1.f}}));
   REQUIRE_THAT(1 - a, Values({0, 3, -2, 0.5, -3, 2}));
   REQUIRE_THAT(2 / a, Values({2.0, -1.0, 0.6666666666666666, 4.0, 0.5, -2.0}, 1e-7));
   REQUIRE_THAT(a * 3, Values({3, -6, 9, 1.5, 12, -3}));
@@ -295,7 +304,7 @@ TEST_CASE("C++ numbers on either side of an operator", "[elementwise]") {
   REQUIRE_THAT(div(a, 4), Values({0.25, -0.5, 0.75, 0.125, 1, -0.25}));
   REQUIRE_THAT(maximum(a, 0), Values({1, 0, 3, 0.5, 4, 0}));
   REQUIRE_THAT(minimum(0, a), Values({0, -2, 0, 0, 0, -1}));
-  REQUIRE_THAT(pow(2, tensor({0.f, 3.f, -1.f})), Values({1, 8, 0.5}));
+  REQUIRE_THAT(pow(2, on_dev(tensor({0.f, 3.f, -1.f}))), Values({1, 8, 0.5}));
   CHECK(ints(eq(a, 3)) == std::vector<int64_t>{0, 0, 1, 0, 0, 0});
   CHECK(ints(ge(4, a)) == std::vector<int64_t>{1, 1, 1, 1, 1, 1});
   CHECK(ints(lt(a, 1)) == std::vector<int64_t>{0, 1, 0, 1, 0, 1});
@@ -303,66 +312,69 @@ TEST_CASE("C++ numbers on either side of an operator", "[elementwise]") {
   CHECK(ints(gt(a, -1)) == std::vector<int64_t>{1, 0, 1, 1, 1, 0});
   CHECK(ints(ne(a, 1)) == std::vector<int64_t>{0, 1, 1, 1, 1, 1});
   // Integer tensors with integer numbers stay integer.
-  Tensor i = from_vector<int64_t>({7, -7});
+  Tensor i = on_dev(from_vector<int64_t>({7, -7}));
   CHECK((i * 2).dtype() == kInt64);
   CHECK(ints(i * 2 + 1) == std::vector<int64_t>{15, -13});
   CHECK(ints(i - 10) == std::vector<int64_t>{-3, -17});
   REQUIRE_THAT(i / 2, Values({3.5, -3.5}));  // true division
   CHECK(ints(maximum(i, 0)) == std::vector<int64_t>{7, 0});
-  CHECK(ints(pow(from_vector<int32_t>({2, 3}), from_vector<int32_t>({10, 2}))) == std::vector<int64_t>{1024, 9});
+  CHECK(ints(pow(on_dev(from_vector<int32_t>({2, 3})), on_dev(from_vector<int32_t>({10, 2})))) == std::vector<int64_t>{1024, 9});
 }
 
 TEST_CASE("mixed-dtype comparisons and bool arithmetic", "[elementwise]") {
-  Tensor i = from_vector<int32_t>({1, 2, 3});
+  TF_EACH_DEVICE();
+  Tensor i = on_dev(from_vector<int32_t>({1, 2, 3}));
   CHECK(ints(i < 1.5) == std::vector<int64_t>{1, 0, 0});  // compared after promotion to float
-  CHECK(ints(i == tensor({1.f, 2.5f, 3.f})) == std::vector<int64_t>{1, 0, 1});
-  CHECK(ints(from_vector<uint8_t>({0, 200}) > from_vector<int64_t>({-1, 100})) == std::vector<int64_t>{1, 1});
-  Tensor b = from_vector<bool>({true, false, true});
-  CHECK(ints(b * from_vector<bool>({true, true, false})) == std::vector<int64_t>{1, 0, 0});  // and
+  CHECK(ints(i == on_dev(tensor({1.f, 2.5f, 3.f}))) == std::vector<int64_t>{1, 0, 1});
+  CHECK(ints(on_dev(from_vector<uint8_t>({0, 200})) > on_dev(from_vector<int64_t>({-1, 100}))) == std::vector<int64_t>{1, 1});
+  Tensor b = on_dev(from_vector<bool>({true, false, true}));
+  CHECK(ints(b * on_dev(from_vector<bool>({true, true, false}))) == std::vector<int64_t>{1, 0, 0});  // and
   CHECK((b * 2.5).dtype() == kFloat32);
   REQUIRE_THAT(b * 2.5, Values({2.5, 0, 2.5}));
   CHECK(ints(b + i) == std::vector<int64_t>{2, 2, 4});
   CHECK((b + i).dtype() == kInt32);
   CHECK(ints(b == true) == std::vector<int64_t>{1, 0, 1});
-  CHECK(ints(maximum(b, from_vector<bool>({false, false, false}))) == std::vector<int64_t>{1, 0, 1});
+  CHECK(ints(maximum(b, on_dev(from_vector<bool>({false, false, false})))) == std::vector<int64_t>{1, 0, 1});
   // 0-d with 0-d stays 0-d
-  Tensor z = scalar_tensor(2.f) + scalar_tensor(3.f);
+  Tensor z = on_dev(scalar_tensor(2.f)) + on_dev(scalar_tensor(3.f));
   CHECK(z.dim() == 0);
   CHECK(z.item<float>() == 5.f);
-  CHECK(ints(from_vector<int64_t>({5, -5}) * from_vector<int64_t>({3, 3}).expand({2})) == std::vector<int64_t>{15, -15});
+  CHECK(ints(on_dev(from_vector<int64_t>({5, -5})) * on_dev(from_vector<int64_t>({3, 3})).expand({2})) == std::vector<int64_t>{15, -15});
 }
 
 TEST_CASE("logical ops and where", "[elementwise]") {
-  Tensor p = from_vector<bool>({true, true, false, false});
-  Tensor q = from_vector<bool>({true, false, true, false});
+  TF_EACH_DEVICE();
+  Tensor p = on_dev(from_vector<bool>({true, true, false, false}));
+  Tensor q = on_dev(from_vector<bool>({true, false, true, false}));
   CHECK(logical_and(p, q).dtype() == kBool);
   CHECK(ints(logical_and(p, q)) == std::vector<int64_t>{1, 0, 0, 0});
   CHECK(ints(logical_or(p, q)) == std::vector<int64_t>{1, 1, 1, 0});
   // Non-bool inputs are truthy where non-zero.
-  CHECK(ints(logical_and(tensor({0.f, 2.f, -1.f}), from_vector<int32_t>({5, 0, 3}))) == std::vector<int64_t>{0, 0, 1});
-  CHECK(ints(logical_or(tensor({0.f, 0.f}), tensor({0.f, 0.5f}))) == std::vector<int64_t>{0, 1});
+  CHECK(ints(logical_and(on_dev(tensor({0.f, 2.f, -1.f})), on_dev(from_vector<int32_t>({5, 0, 3})))) == std::vector<int64_t>{0, 0, 1});
+  CHECK(ints(logical_or(on_dev(tensor({0.f, 0.f})), on_dev(tensor({0.f, 0.5f})))) == std::vector<int64_t>{0, 1});
   // Broadcast: (2, 1) with (3,)
-  Tensor col = from_vector<bool>({true, false}, {2, 1});
-  Tensor row = from_vector<bool>({true, false, true});
+  Tensor col = on_dev(from_vector<bool>({true, false}, {2, 1}));
+  Tensor row = on_dev(from_vector<bool>({true, false, true}));
   CHECK(ints(logical_or(col, row)) == std::vector<int64_t>{1, 1, 1, 1, 0, 1});
 
-  Tensor a = tensor({{1.f, 2.f, 3.f}, {4.f, 5.f, 6.f}});
-  Tensor b = tensor({-1.f, -2.f, -3.f});
+  Tensor a = on_dev(tensor({{1.f, 2.f, 3.f}, {4.f, 5.f, 6.f}}));
+  Tensor b = on_dev(tensor({-1.f, -2.f, -3.f}));
   Tensor w = where(col, a, b);  // cond (2, 1), a (2, 3), b (3,)
   CHECK(w.shape() == Shape{2, 3});
   REQUIRE_THAT(w, Values({1, 2, 3, -1, -2, -3}));
   REQUIRE_THAT(where(a > 3, a, zeros_like(a)), Values({0, 0, 0, 4, 5, 6}));
   REQUIRE_THAT(where(a.T() > 2, a.T(), -a.T()), Values({-1, 4, -2, 5, 3, 6}));  // transposed inputs
-  Tensor mixed = where(from_vector<bool>({true, false}), from_vector<int32_t>({1, 2}), tensor({0.5f, 0.25f}));
+  Tensor mixed = where(on_dev(from_vector<bool>({true, false})), on_dev(from_vector<int32_t>({1, 2})), on_dev(tensor({0.5f, 0.25f})));
   CHECK(mixed.dtype() == kFloat32);
   REQUIRE_THAT(mixed, Values({1, 0.25}));
-  Tensor wi = where(from_vector<bool>({false, true}), from_vector<int64_t>({1, 2}), from_vector<int64_t>({8, 9}));
+  Tensor wi = where(on_dev(from_vector<bool>({false, true})), on_dev(from_vector<int64_t>({1, 2})), on_dev(from_vector<int64_t>({8, 9})));
   CHECK(wi.dtype() == kInt64);
   CHECK(ints(wi) == std::vector<int64_t>{8, 2});
 }
 
 TEST_CASE("large strided element-wise ops run correctly on the parallel path", "[elementwise]") {
-  Tensor x = arange(100000, Options(kFloat64)).reshape({1000, 100});
+  TF_EACH_DEVICE();
+  Tensor x = on_dev(arange(100000, Options(kFloat64))).reshape({1000, 100});
   Tensor t = x.T();  // (100, 1000), non-contiguous
   Tensor y = t * 2 + t;
   CHECK(y.shape() == Shape{100, 1000});

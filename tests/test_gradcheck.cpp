@@ -1,9 +1,11 @@
 // gradcheck on every differentiable op: random shapes, broadcast operands, and non-contiguous
-// (transposed, strided-slice) inputs. Central differences in float64.
+// (transposed, strided-slice) inputs. Central differences in float64. Every case runs on every
+// device (TF_EACH_DEVICE, tests/devices.h).
 #include <catch2/catch.hpp>
 
 #include <functional>
 
+#include "devices.h"
 #include "tapeflow.h"
 
 namespace tf = tapeflow;
@@ -19,7 +21,7 @@ void check(const Fn& f, const std::vector<Tensor>& in, double atol = 1e-6, doubl
 }
 Tensor rnd(tf::Shape s, uint64_t seed) {
   tf::manual_seed(seed);
-  return tf::randn(s, tf::kFloat64);
+  return tf::randn(s, tf::kFloat64).to(current_test_device());
 }
 Tensor pos(tf::Shape s, uint64_t seed) { return tf::abs(rnd(s, seed)) + 0.5; }
 Tensor transposed(tf::Shape s, uint64_t seed) {  // non-contiguous, shape reversed of s
@@ -32,6 +34,7 @@ Tensor strided(int64_t rows, int64_t cols, uint64_t seed) {  // every other colu
 }  // namespace
 
 TEST_CASE("gradcheck: unary element-wise ops", "[gradcheck]") {
+  TF_EACH_DEVICE();
   using U = Tensor (*)(const Tensor&);
   struct Case { const char* name; U fn; bool positive; };
   const Case cases[] = {
@@ -62,6 +65,7 @@ TEST_CASE("gradcheck: unary element-wise ops", "[gradcheck]") {
 }
 
 TEST_CASE("gradcheck: binary ops with broadcasting and strided operands", "[gradcheck]") {
+  TF_EACH_DEVICE();
   using B = Tensor (*)(const Tensor&, const Tensor&);
   struct Case { const char* name; B fn; bool positive; };
   const Case cases[] = {
@@ -90,6 +94,7 @@ TEST_CASE("gradcheck: binary ops with broadcasting and strided operands", "[grad
 }
 
 TEST_CASE("gradcheck: reductions", "[gradcheck]") {
+  TF_EACH_DEVICE();
   Tensor x = rnd({3, 4, 2}, 30);
   Tensor xt = transposed({2, 4, 3}, 31);
   for (const Tensor& in : {x, xt}) {
@@ -105,8 +110,8 @@ TEST_CASE("gradcheck: reductions", "[gradcheck]") {
     check([](const std::vector<Tensor>& v) { return tf::prod(v[0], 1); }, {in});
   }
   SECTION("prod with zeros") {
-    Tensor one_zero = tf::tensor({{1.5, 0.0, 2.0}, {0.5, -1.0, 3.0}}, tf::kFloat64);
-    Tensor two_zeros = tf::tensor({{0.0, 0.0, 2.0}, {0.5, 0.0, 3.0}}, tf::kFloat64);
+    Tensor one_zero = tf::tensor({{1.5, 0.0, 2.0}, {0.5, -1.0, 3.0}}, tf::kFloat64).to(dev);
+    Tensor two_zeros = tf::tensor({{0.0, 0.0, 2.0}, {0.5, 0.0, 3.0}}, tf::kFloat64).to(dev);
     // The zero elements' own derivative is smooth (product of the others); perturbing a zero
     // moves it off zero, so central differences agree with the analytic gradient.
     check([](const std::vector<Tensor>& v) { return tf::prod(v[0], 1); }, {one_zero});
@@ -114,13 +119,14 @@ TEST_CASE("gradcheck: reductions", "[gradcheck]") {
     check([](const std::vector<Tensor>& v) { return tf::prod(v[0], 1); }, {two_zeros});
   }
   SECTION("max ties split evenly") {
-    Tensor t = tf::tensor({1.0, 3.0, 3.0, 2.0}, tf::kFloat64).requires_grad_();
+    Tensor t = tf::tensor({1.0, 3.0, 3.0, 2.0}, tf::kFloat64).to(dev).requires_grad_();
     tf::max(t).backward();
     REQUIRE(t.grad().to_vector<double>() == std::vector<double>{0, 0.5, 0.5, 0});
   }
 }
 
 TEST_CASE("gradcheck: matmul at every rank, addmm, dot, outer", "[gradcheck]") {
+  TF_EACH_DEVICE();
   auto mm = [](const std::vector<Tensor>& v) { return tf::matmul(v[0], v[1]); };
   check(mm, {rnd({4}, 40), rnd({4}, 41)});                 // 1-D . 1-D
   check(mm, {rnd({3, 4}, 42), rnd({4, 2}, 43)});           // 2-D
@@ -136,6 +142,7 @@ TEST_CASE("gradcheck: matmul at every rank, addmm, dot, outer", "[gradcheck]") {
 }
 
 TEST_CASE("gradcheck: views and joins", "[gradcheck]") {
+  TF_EACH_DEVICE();
   Tensor x = rnd({2, 3, 4}, 70);
   check([](const std::vector<Tensor>& v) { return v[0].reshape({4, -1}) * 1.0; }, {x});
   check([](const std::vector<Tensor>& v) { return v[0].reshape({6, 4}) * 1.0; }, {transposed({4, 3, 2}, 71)});
@@ -161,8 +168,9 @@ TEST_CASE("gradcheck: views and joins", "[gradcheck]") {
 }
 
 TEST_CASE("gradcheck: indexing", "[gradcheck]") {
-  Tensor idx = tf::from_vector<int64_t>({2, 0, 2, 1});
-  Tensor gidx = tf::from_vector<int64_t>({0, 2, 1, 1, 0, 0}, {2, 3});
+  TF_EACH_DEVICE();
+  Tensor idx = tf::from_vector<int64_t>({2, 0, 2, 1}).to(dev);
+  Tensor gidx = tf::from_vector<int64_t>({0, 2, 1, 1, 0, 0}, {2, 3}).to(dev);
   check([idx](const std::vector<Tensor>& v) { return tf::index_select(v[0], 1, idx); }, {rnd({2, 3}, 90)});
   check([idx](const std::vector<Tensor>& v) { return tf::index_select(v[0], 0, idx); }, {transposed({4, 3}, 91)});
   check([gidx](const std::vector<Tensor>& v) { return tf::gather(v[0], 1, gidx); }, {rnd({2, 4}, 92)});
@@ -172,10 +180,11 @@ TEST_CASE("gradcheck: indexing", "[gradcheck]") {
 }
 
 TEST_CASE("gradcheck: softmax family and cross-entropy", "[gradcheck]") {
+  TF_EACH_DEVICE();
   check([](const std::vector<Tensor>& v) { return tf::softmax(v[0], 1); }, {rnd({3, 4}, 100)});
   check([](const std::vector<Tensor>& v) { return tf::softmax(v[0], 0); }, {transposed({4, 3}, 101)});
   check([](const std::vector<Tensor>& v) { return tf::log_softmax(v[0], -1); }, {rnd({2, 3, 4}, 102)});
-  Tensor labels = tf::from_vector<int64_t>({3, 0, 1});
+  Tensor labels = tf::from_vector<int64_t>({3, 0, 1}).to(dev);
   check([labels](const std::vector<Tensor>& v) { return tf::cross_entropy(v[0], labels); }, {rnd({3, 4}, 103)});
   Tensor target = tf::softmax(rnd({3, 4}, 104), 1);
   check([](const std::vector<Tensor>& v) { return tf::softmax_cross_entropy(v[0], v[1]); }, {rnd({3, 4}, 105), target});

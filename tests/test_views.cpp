@@ -2,6 +2,8 @@
 // slice/select/[], expand/broadcast_to, narrow, split/chunk): they share storage, have the
 // expected shapes/strides/offsets, and writes through a view show in the base. The copying
 // joins concat/stack. Expected values are hand-derived (the base is arange).
+// Every case runs on every device (TF_EACH_DEVICE, tests/devices.h; inputs via on_dev).
+#include "devices.h"
 #include "helpers.h"
 
 using namespace tapeflow;
@@ -9,7 +11,7 @@ using tftest::ints;
 using tftest::Values;
 
 namespace {
-Tensor base234() { return arange(24, Options(kFloat32)).reshape({2, 3, 4}); }
+Tensor base234() { return on_dev(arange(24, Options(kFloat32))).reshape({2, 3, 4}); }
 std::vector<double> range(int n, double step = 1, double start = 0) {
   std::vector<double> v;
   for (int i = 0; i < n; ++i) v.push_back(start + i * step);
@@ -18,7 +20,8 @@ std::vector<double> range(int n, double step = 1, double start = 0) {
 }  // namespace
 
 TEST_CASE("reshape and view share storage and infer one -1", "[views]") {
-  Tensor x = arange(18, Options(kFloat32));
+  TF_EACH_DEVICE();
+  Tensor x = on_dev(arange(18, Options(kFloat32)));
   Tensor r = x.reshape({3, 2, 3});
   CHECK(r.shape() == Shape{3, 2, 3});
   CHECK(r.shares_storage(x));
@@ -33,8 +36,8 @@ TEST_CASE("reshape and view share storage and infer one -1", "[views]") {
   v[1][2].fill_(-5);  // writes through the view land in the base
   CHECK(x.to_vector<float>()[5] == -5.f);
   CHECK(x.reshape({1, 18, 1}).shape() == Shape{1, 18, 1});
-  CHECK(scalar_tensor(2.f).reshape({1, 1}).shape() == Shape{1, 1});
-  CHECK(tensor({7.f}).reshape({}).dim() == 0);
+  CHECK(on_dev(scalar_tensor(2.f)).reshape({1, 1}).shape() == Shape{1, 1});
+  CHECK(on_dev(tensor({7.f})).reshape({}).dim() == 0);
   CHECK(x.size(-1) == 18);
   CHECK(r.size(1) == 2);
 
@@ -53,33 +56,35 @@ TEST_CASE("reshape and view share storage and infer one -1", "[views]") {
 }
 
 TEST_CASE("flatten, squeeze and unsqueeze", "[views]") {
+  TF_EACH_DEVICE();
   Tensor b = base234();
   CHECK(b.flatten().shape() == Shape{24});
   CHECK(b.flatten(1).shape() == Shape{2, 12});
   CHECK(b.flatten(0, 1).shape() == Shape{6, 4});
   CHECK(b.flatten(-2, -1).shape() == Shape{2, 12});
   CHECK(b.flatten().shares_storage(b));
-  CHECK(scalar_tensor(1.f).flatten().shape() == Shape{1});
+  CHECK(on_dev(scalar_tensor(1.f)).flatten().shape() == Shape{1});
 
   Tensor u = b.unsqueeze(0);
   CHECK(u.shape() == Shape{1, 2, 3, 4});
   CHECK(u.shares_storage(b));
   CHECK(b.unsqueeze(-1).shape() == Shape{2, 3, 4, 1});
   CHECK(unsqueeze(b, 2).shape() == Shape{2, 3, 1, 4});
-  CHECK(unsqueeze(scalar_tensor(1.f), 0).shape() == Shape{1});
-  Tensor s = zeros({1, 3, 1, 2});
+  CHECK(unsqueeze(on_dev(scalar_tensor(1.f)), 0).shape() == Shape{1});
+  Tensor s = on_dev(zeros({1, 3, 1, 2}));
   CHECK(s.squeeze().shape() == Shape{3, 2});
   CHECK(s.squeeze(0).shape() == Shape{3, 1, 2});
   CHECK(s.squeeze(-2).shape() == Shape{1, 3, 2});
   CHECK(s.squeeze(1).shape() == Shape{1, 3, 1, 2});  // not of size 1: unchanged
   CHECK(squeeze(s, 2).shares_storage(s));
-  CHECK(ones({1, 1}).squeeze().dim() == 0);
+  CHECK(on_dev(ones({1, 1})).squeeze().dim() == 0);
   Tensor col = b.select(2, 1).unsqueeze(2);  // (2, 3, 1), a strided view
   col.fill_(100);
   REQUIRE_THAT(b.select(2, 1), Values(std::vector<double>(6, 100.0)));
 }
 
 TEST_CASE("transpose, permute and T", "[views]") {
+  TF_EACH_DEVICE();
   Tensor b = base234();
   Tensor t = b.transpose(0, 2);
   CHECK(t.shape() == Shape{4, 3, 2});
@@ -95,17 +100,18 @@ TEST_CASE("transpose, permute and T", "[views]") {
   CHECK(permute(b, {-1, 0, 1}).strides() == Strides{1, 12, 4});
   CHECK(b.T().shape() == Shape{4, 3, 2});
   CHECK(b.T().strides() == Strides{1, 4, 12});
-  Tensor m = tensor({{1.f, 2.f, 3.f}, {4.f, 5.f, 6.f}});
+  Tensor m = on_dev(tensor({{1.f, 2.f, 3.f}, {4.f, 5.f, 6.f}}));
   REQUIRE_THAT(m.T(), Values({1, 4, 2, 5, 3, 6}));
   m.T()[2][1].fill_(60);  // writes through T() reach m[1][2]
   REQUIRE_THAT(m, Values({1, 2, 3, 4, 5, 60}));
-  CHECK(tensor({1.f, 2.f}).T().shape() == Shape{2});  // 1-D: unchanged
-  CHECK(scalar_tensor(1.f).T().dim() == 0);
-  CHECK(transpose(scalar_tensor(1.f), 0, 0).dim() == 0);
+  CHECK(on_dev(tensor({1.f, 2.f})).T().shape() == Shape{2});  // 1-D: unchanged
+  CHECK(on_dev(scalar_tensor(1.f)).T().dim() == 0);
+  CHECK(transpose(on_dev(scalar_tensor(1.f)), 0, 0).dim() == 0);
 }
 
 TEST_CASE("slice with start, stop, step and negative indices", "[views]") {
-  Tensor x = arange(10, Options(kFloat32));
+  TF_EACH_DEVICE();
+  Tensor x = on_dev(arange(10, Options(kFloat32)));
   Tensor s = x.slice(0, 2, 8, 3);  // x[2:8:3]
   CHECK(s.shape() == Shape{2});
   CHECK(s.strides() == Strides{3});
@@ -125,12 +131,13 @@ TEST_CASE("slice with start, stop, step and negative indices", "[views]") {
   REQUIRE_THAT(bs, Values({5, 6, 9, 10, 17, 18, 21, 22}));
   bs.fill_(0);
   CHECK(b.sum().item<float>() == 276.f - (5 + 6 + 9 + 10 + 17 + 18 + 21 + 22));
-  Tensor x2 = arange(10, Options(kFloat32));
+  Tensor x2 = on_dev(arange(10, Options(kFloat32)));
   x2.slice(0, 0, kEnd, 2) *= 10;  // in-place through a strided view
   REQUIRE_THAT(x2, Values({0, 1, 20, 3, 40, 5, 60, 7, 80, 9}));
 }
 
 TEST_CASE("select, operator[] and narrow", "[views]") {
+  TF_EACH_DEVICE();
   Tensor b = base234();
   Tensor r = b[1];
   CHECK(r.shape() == Shape{3, 4});
@@ -156,7 +163,8 @@ TEST_CASE("select, operator[] and narrow", "[views]") {
 }
 
 TEST_CASE("expand and broadcast_to", "[views]") {
-  Tensor v = tensor({1.f, 2.f, 3.f});
+  TF_EACH_DEVICE();
+  Tensor v = on_dev(tensor({1.f, 2.f, 3.f}));
   Tensor e = v.expand({4, 3});
   CHECK(e.shape() == Shape{4, 3});
   CHECK(e.strides() == Strides{0, 1});
@@ -164,7 +172,7 @@ TEST_CASE("expand and broadcast_to", "[views]") {
   REQUIRE_THAT(e, Values({1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3}));
   v.fill_(7);  // the expansion sees the base's new values
   REQUIRE_THAT(e.select(0, 3), Values({7, 7, 7}));
-  Tensor c = tensor({1.f, 2.f}).reshape({2, 1});
+  Tensor c = on_dev(tensor({1.f, 2.f})).reshape({2, 1});
   Tensor ce = c.expand({-1, 3});
   CHECK(ce.shape() == Shape{2, 3});
   REQUIRE_THAT(ce, Values({1, 1, 1, 2, 2, 2}));
@@ -172,14 +180,15 @@ TEST_CASE("expand and broadcast_to", "[views]") {
   CHECK(bt.shape() == Shape{2, 2, 3});
   CHECK(bt.strides() == Strides{0, 1, 0});
   CHECK(c.broadcast_to({2, 4}).shape() == Shape{2, 4});
-  CHECK(scalar_tensor(5.f).expand({2, 2}).sum().item<float>() == 20.f);
+  CHECK(on_dev(scalar_tensor(5.f)).expand({2, 2}).sum().item<float>() == 20.f);
   CHECK(v.expand({3}).is_contiguous());
-  Tensor te = tensor({{1.f, 2.f}, {3.f, 4.f}}).T().unsqueeze(0).expand({2, 2, 2});  // expand of a transpose
+  Tensor te = on_dev(tensor({{1.f, 2.f}, {3.f, 4.f}})).T().unsqueeze(0).expand({2, 2, 2});  // expand of a transpose
   REQUIRE_THAT(te, Values({1, 3, 2, 4, 1, 3, 2, 4}));
 }
 
 TEST_CASE("split and chunk return views", "[views]") {
-  Tensor x = arange(10, Options(kFloat32));
+  TF_EACH_DEVICE();
+  Tensor x = on_dev(arange(10, Options(kFloat32)));
   auto parts = x.split(4);
   REQUIRE(parts.size() == 3);
   REQUIRE_THAT(parts[0], Values({0, 1, 2, 3}));
@@ -209,8 +218,9 @@ TEST_CASE("split and chunk return views", "[views]") {
 }
 
 TEST_CASE("concat and stack copy", "[views]") {
-  Tensor a = tensor({{1.f, 2.f}, {3.f, 4.f}});
-  Tensor b = tensor({{5.f, 6.f}});
+  TF_EACH_DEVICE();
+  Tensor a = on_dev(tensor({{1.f, 2.f}, {3.f, 4.f}}));
+  Tensor b = on_dev(tensor({{5.f, 6.f}}));
   Tensor c = concat({a, b});
   CHECK(c.shape() == Shape{3, 2});
   CHECK_FALSE(c.shares_storage(a));
@@ -218,36 +228,37 @@ TEST_CASE("concat and stack copy", "[views]") {
   Tensor c1 = concat({a, a.T(), b.T().expand({2, 3})}, -1);  // mixed layouts along dim 1
   CHECK(c1.shape() == Shape{2, 7});
   REQUIRE_THAT(c1, Values({1, 2, 1, 3, 5, 5, 5, 3, 4, 2, 4, 6, 6, 6}));
-  Tensor mixed = concat({from_vector<int32_t>({1, 2}), tensor({0.5f})});
+  Tensor mixed = concat({on_dev(from_vector<int32_t>({1, 2})), on_dev(tensor({0.5f}))});
   CHECK(mixed.dtype() == kFloat32);
   REQUIRE_THAT(mixed, Values({1, 2, 0.5}));
-  CHECK(concat({zeros({0, 2}), a}).shape() == Shape{2, 2});
+  CHECK(concat({on_dev(zeros({0, 2})), a}).shape() == Shape{2, 2});
   CHECK(concat({a}).shape() == Shape{2, 2});
 
-  Tensor s = stack({tensor({1.f, 2.f}), tensor({3.f, 4.f}), tensor({5.f, 6.f})});
+  Tensor s = stack({on_dev(tensor({1.f, 2.f})), on_dev(tensor({3.f, 4.f})), on_dev(tensor({5.f, 6.f}))});
   CHECK(s.shape() == Shape{3, 2});
   REQUIRE_THAT(s, Values({1, 2, 3, 4, 5, 6}));
-  Tensor s1 = stack({tensor({1.f, 2.f}), tensor({3.f, 4.f})}, 1);
+  Tensor s1 = stack({on_dev(tensor({1.f, 2.f})), on_dev(tensor({3.f, 4.f}))}, 1);
   CHECK(s1.shape() == Shape{2, 2});
   REQUIRE_THAT(s1, Values({1, 3, 2, 4}));
   Tensor sn = stack({a, a.T()}, -1);
   CHECK(sn.shape() == Shape{2, 2, 2});
   REQUIRE_THAT(sn, Values({1, 1, 2, 3, 3, 2, 4, 4}));
-  Tensor ss = stack({scalar_tensor(1.f), scalar_tensor(2.f)});
+  Tensor ss = stack({on_dev(scalar_tensor(1.f)), on_dev(scalar_tensor(2.f))});
   CHECK(ss.shape() == Shape{2});
   s.fill_(0);
   REQUIRE_THAT(a, Values({1, 2, 3, 4}));  // stack copied its inputs
 }
 
 TEST_CASE("views of views of integer and bool tensors", "[views]") {
-  Tensor i = arange(12).reshape({3, 4});
+  TF_EACH_DEVICE();
+  Tensor i = on_dev(arange(12)).reshape({3, 4});
   CHECK(i.dtype() == kInt64);
   Tensor v = i.T().slice(0, 1, 3)[1];  // i[:, 2]
   CHECK(v.shares_storage(i));
   CHECK(ints(v) == std::vector<int64_t>{2, 6, 10});
   v.fill_(-1);
   CHECK(ints(i.select(1, 2)) == std::vector<int64_t>{-1, -1, -1});
-  Tensor b = from_vector<bool>({true, false, false, true}, {2, 2});
+  Tensor b = on_dev(from_vector<bool>({true, false, false, true}, {2, 2}));
   CHECK(ints(b.T()) == std::vector<int64_t>{1, 0, 0, 1});
   CHECK(ints(b.T().reshape({4})) == std::vector<int64_t>{1, 0, 0, 1});
   CHECK(b.unsqueeze(0).expand({3, 2, 2}).dtype() == kBool);

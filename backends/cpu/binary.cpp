@@ -93,12 +93,14 @@ void where_contig(T* __restrict o, const bool* __restrict c, const T* __restrict
 }  // namespace
 
 void CpuBackend::binary(BinaryOp op, const View& a, const View& b, const View& out) {
-  if (size_t(op) >= kBinaryTable.size()) fail("binary: unknown op ", int(op));
+  if (size_t(op) >= kBinaryTable.size()) fail("binary: unknown op #", int(op));
+  if (is_unary_grad(op) && !is_floating(a.dtype))
+    fail("binary: ", op_name(op), " needs a floating dtype, got ", dtype_str(a.dtype));
   if (a.dtype != b.dtype)
     fail("binary: input dtypes differ: ", dtype_str(a.dtype), " and ", dtype_str(b.dtype));
   DType want = is_bool_output(op) ? DType::Bool : a.dtype;
   if (out.dtype != want)
-    fail("binary: output dtype ", dtype_str(out.dtype), " does not match ", dtype_str(want), " for op ", int(op));
+    fail("binary: output dtype ", dtype_str(out.dtype), " does not match ", dtype_str(want), " for ", op_name(op));
   const View* views[3] = {&out, &a, &b};
   Loop<3> L = make_loop("binary", views);
   kBinaryTable[size_t(op)](L, a.dtype);

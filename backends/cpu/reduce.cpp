@@ -176,9 +176,10 @@ void reduce_kernel(const Plan& P, const View& x, const View& out) {
 void CpuBackend::reduce(ReduceOp op, const View& x, uint32_t axes_mask, const View& out) {
   if (x.rank < 32 && (axes_mask >> x.rank) != 0)
     fail("reduce: axes mask ", axes_mask, " names an axis beyond rank ", x.rank);
-  DType want = (op == ReduceOp::All || op == ReduceOp::Any) ? DType::Bool : x.dtype;
+  if (size_t(op) >= size_t(ReduceOp::Count)) fail("reduce: unknown op #", int(op));
+  DType want = is_bool_output(op) ? DType::Bool : x.dtype;
   if (out.dtype != want)
-    fail("reduce: output dtype ", dtype_str(out.dtype), " does not match ", dtype_str(want));
+    fail("reduce: output dtype ", dtype_str(out.dtype), " does not match ", dtype_str(want), " for ", op_name(op));
   bool ok = out.rank == x.rank;
   for (int d = 0; ok && d < x.rank; ++d)
     ok = out.shape[d] == ((axes_mask & (1u << d)) ? 1 : x.shape[d]);
@@ -186,15 +187,12 @@ void CpuBackend::reduce(ReduceOp op, const View& x, uint32_t axes_mask, const Vi
   Plan P = make_plan(x, axes_mask, out);
   if (P.n_out == 0) return;
   if (P.n_red == 0 && (op == ReduceOp::Max || op == ReduceOp::Min))
-    fail(op == ReduceOp::Max ? "max" : "min", ": cannot reduce over an empty axis (no identity)");
-  switch (op) {
-    case ReduceOp::Sum: return reduce_kernel<ReduceOp::Sum>(P, x, out);
-    case ReduceOp::Prod: return reduce_kernel<ReduceOp::Prod>(P, x, out);
-    case ReduceOp::Max: return reduce_kernel<ReduceOp::Max>(P, x, out);
-    case ReduceOp::Min: return reduce_kernel<ReduceOp::Min>(P, x, out);
-    case ReduceOp::All: return reduce_kernel<ReduceOp::All>(P, x, out);
-    case ReduceOp::Any: return reduce_kernel<ReduceOp::Any>(P, x, out);
-    default: fail("reduce: unknown op ", int(op));
+    fail(op_name(op), ": cannot reduce over an empty axis (no identity)");
+  switch (op) {  // one case per line of TAPEFLOW_REDUCE_OPS (backends/op_table.h)
+#define TF_REDUCE_CASE(E, ...) case ReduceOp::E: return reduce_kernel<ReduceOp::E>(P, x, out);
+    TAPEFLOW_REDUCE_OPS(TF_REDUCE_CASE)
+#undef TF_REDUCE_CASE
+    default: fail("reduce: unknown op #", int(op));
   }
 }
 

@@ -1,7 +1,7 @@
 // CpuBackend::unary: one kernel per UnaryOp, built from the scalar functor in
-// backends/functors.h and dispatched through a table generated from the enum (a new op is an
-// enum entry plus a functor line). Float32 exp/tanh/sigmoid use the vectorised polynomials of
-// vec_math.cpp on every layout (strided runs are staged through a small buffer).
+// backends/functors.h and dispatched through a table generated from the enum (a new op is a
+// line of backends/op_table.h plus a functor line). Float32 exp/tanh/sigmoid use the vectorised
+// polynomials of vec_math.cpp on every layout (strided runs are staged through a small buffer).
 #include <array>
 #include <utility>
 
@@ -44,14 +44,11 @@ constexpr VecFn vec_fn_for(UnaryOp op) {
        : op == UnaryOp::Sigmoid ? vec_sigmoid_f32 : nullptr;
 }
 
-// Ops whose scalar cost is a libm call get smaller parallel chunks.
+// Ops whose scalar cost is a libm call get smaller parallel chunks: the float-only ops except
+// the cheap sqrt / rsqrt / reciprocal, and round.
 constexpr bool is_expensive(UnaryOp op) {
-  switch (op) {
-    case UnaryOp::Exp: case UnaryOp::Log: case UnaryOp::Log1p: case UnaryOp::Expm1:
-    case UnaryOp::Sin: case UnaryOp::Cos: case UnaryOp::Tanh: case UnaryOp::Sigmoid:
-    case UnaryOp::PowScalar: case UnaryOp::Round: return true;
-    default: return false;
-  }
+  if (op == UnaryOp::Sqrt || op == UnaryOp::Rsqrt || op == UnaryOp::Reciprocal) return false;
+  return is_float_only(op) || op == UnaryOp::Round;
 }
 
 template <UnaryOp op>
@@ -79,10 +76,12 @@ constexpr auto kUnaryTable = make_unary_table(std::make_index_sequence<size_t(Un
 }  // namespace
 
 void CpuBackend::unary(UnaryOp op, const View& x, const View& out, double alpha, double beta) {
-  if (size_t(op) >= kUnaryTable.size()) fail("unary: unknown op ", int(op));
+  if (size_t(op) >= kUnaryTable.size()) fail("unary: unknown op #", int(op));
+  if (is_float_only(op) && !is_floating(x.dtype))
+    fail("unary: ", op_name(op), " needs a floating dtype, got ", dtype_str(x.dtype));
   DType want = is_bool_output(op) ? DType::Bool : x.dtype;
   if (out.dtype != want)
-    fail("unary: output dtype ", dtype_str(out.dtype), " does not match ", dtype_str(want), " for op ", int(op));
+    fail("unary: output dtype ", dtype_str(out.dtype), " does not match ", dtype_str(want), " for ", op_name(op));
   const View* views[2] = {&out, &x};
   Loop<2> L = make_loop("unary", views);
   kUnaryTable[size_t(op)](L, x.dtype, alpha, beta);

@@ -23,16 +23,12 @@ struct BinaryF : FunctorBase {
   }
 };
 
-constexpr bool float_only(BinaryOp op) {
-  return op == BinaryOp::ReluGrad || op == BinaryOp::TanhGrad || op == BinaryOp::SigmoidGrad;
-}
-
 template <BinaryOp op>
 bool run(const View& a, const View& b, const View& out, cudaStream_t stream) {
   return visit_dtype(a.dtype, [&](auto tag) -> bool {
     using T = decltype(tag);
-    if constexpr (float_only(op) && !std::is_floating_point_v<T>) {
-      fail("cuda binary: op #", int(op), " needs a floating dtype, got ", a.dtype);
+    if constexpr (is_unary_grad(op) && !std::is_floating_point_v<T>) {
+      fail("cuda binary: ", op_name(op), " needs a floating dtype, got ", a.dtype);
     } else {
       return launch_elementwise<false>(BinaryF<op, T>{}, out, {&a, &b}, stream);
     }
@@ -45,16 +41,18 @@ bool launch_binary(BinaryOp op, const View& a, const View& b, const View& out,
                    cudaStream_t stream) {
   DType want = is_bool_output(op) ? kBool : a.dtype;
   if (b.dtype != a.dtype || out.dtype != want)
-    fail("cuda binary: op #", int(op), " got dtypes ", a.dtype, " and ", b.dtype, " writing ",
+    fail("cuda binary: ", op_name(op), " got dtypes ", a.dtype, " and ", b.dtype, " writing ",
          out.dtype, " (expected matching inputs and ", want, " out)");
-  switch (op) {
-#define TF_BINARY_CASE(NAME) \
+  switch (op) {  // one case per line of TAPEFLOW_BINARY_OPS and per fused backward op
+#define TF_BINARY_CASE(NAME, ...) \
   case BinaryOp::NAME: return run<BinaryOp::NAME>(a, b, out, stream);
-    TF_BINARY_CASE(Add) TF_BINARY_CASE(Sub) TF_BINARY_CASE(Mul) TF_BINARY_CASE(Div)
-    TF_BINARY_CASE(Maximum) TF_BINARY_CASE(Minimum) TF_BINARY_CASE(Pow) TF_BINARY_CASE(Eq)
-    TF_BINARY_CASE(Ne) TF_BINARY_CASE(Lt) TF_BINARY_CASE(Le) TF_BINARY_CASE(Gt)
-    TF_BINARY_CASE(Ge) TF_BINARY_CASE(LogicalAnd) TF_BINARY_CASE(LogicalOr)
-    TF_BINARY_CASE(ReluGrad) TF_BINARY_CASE(TanhGrad) TF_BINARY_CASE(SigmoidGrad)
+#define TF_GRAD_CASE_NoGrad(NAME)
+#define TF_GRAD_CASE_GradX(NAME) TF_BINARY_CASE(NAME##Grad)
+#define TF_GRAD_CASE_GradY(NAME) TF_BINARY_CASE(NAME##Grad)
+#define TF_GRAD_CASE(NAME, N, K, G, ...) TF_GRAD_CASE_##G(NAME)
+    TAPEFLOW_BINARY_OPS(TF_BINARY_CASE)
+    TAPEFLOW_UNARY_OPS(TF_GRAD_CASE)
+#undef TF_GRAD_CASE
 #undef TF_BINARY_CASE
     default:
       fail("cuda binary: unknown op #", int(op));

@@ -224,7 +224,8 @@ void check_fits(const char* op, const Dims<2>& kept, const Dims<1>& red) {
 void launch_reduce(ReduceOp op, const View& x, uint32_t axes_mask, const View& out,
                    CachingAllocator& alloc, cudaStream_t stream) {
   if (out.numel() == 0) return;
-  bool logical = op == ReduceOp::All || op == ReduceOp::Any;
+  if (size_t(op) >= size_t(ReduceOp::Count)) fail("cuda reduce: unknown op #", int(op));
+  bool logical = is_bool_output(op);
   if (logical && x.dtype != kBool) {
     // all/any of numbers: reduce the bool view `x != 0` (one instantiation instead of six).
     View b = x;
@@ -239,7 +240,7 @@ void launch_reduce(ReduceOp op, const View& x, uint32_t axes_mask, const View& o
     return;
   }
   if (out.dtype != (logical ? kBool : x.dtype))
-    fail("cuda reduce: op #", int(op), " on ", x.dtype, " cannot write ", out.dtype);
+    fail("cuda reduce: ", op_name(op), " on ", x.dtype, " cannot write ", out.dtype);
   int64_t kshape[kMaxDims], rshape[kMaxDims], kx[kMaxDims], ko[kMaxDims], rx[kMaxDims];
   int nk = 0, nr = 0;
   for (int d = 0; d < x.rank; ++d) {
@@ -262,18 +263,18 @@ void launch_reduce(ReduceOp op, const View& x, uint32_t axes_mask, const View& o
     auto run = [&](auto policy) {
       run_reduce<true, decltype(policy)>(kept, red, x, out, &alloc, stream);
     };
+    // One case per line of TAPEFLOW_REDUCE_OPS; the Bool-output ones only see bool input.
     switch (op) {
-      case ReduceOp::Sum: return run(ReducePolicy<ReduceOp::Sum, T>{});
-      case ReduceOp::Prod: return run(ReducePolicy<ReduceOp::Prod, T>{});
-      case ReduceOp::Max: return run(ReducePolicy<ReduceOp::Max, T>{});
-      case ReduceOp::Min: return run(ReducePolicy<ReduceOp::Min, T>{});
+#define TF_REDUCE_CASE(E, N, OUT)                                                     \
+      case ReduceOp::E:                                                               \
+        if constexpr (!is_bool_output(ReduceOp::E) || std::is_same_v<T, bool>)        \
+          return run(ReducePolicy<ReduceOp::E, T>{});                                 \
+        else                                                                          \
+          fail("cuda reduce: ", N, " of ", x.dtype, " must come as bool");
+      TAPEFLOW_REDUCE_OPS(TF_REDUCE_CASE)
+#undef TF_REDUCE_CASE
       default:
-        if constexpr (std::is_same_v<T, bool>) {
-          if (op == ReduceOp::All) return run(ReducePolicy<ReduceOp::All, bool>{});
-          return run(ReducePolicy<ReduceOp::Any, bool>{});
-        } else {
-          fail("cuda reduce: unknown op #", int(op));
-        }
+        fail("cuda reduce: unknown op #", int(op));
     }
   });
 }

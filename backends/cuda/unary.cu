@@ -24,17 +24,6 @@ struct UnaryF : FunctorBase {
   }
 };
 
-constexpr bool float_only(UnaryOp op) {
-  switch (op) {
-    case UnaryOp::Exp: case UnaryOp::Log: case UnaryOp::Log1p: case UnaryOp::Expm1:
-    case UnaryOp::Sqrt: case UnaryOp::Rsqrt: case UnaryOp::Reciprocal: case UnaryOp::Sin:
-    case UnaryOp::Cos: case UnaryOp::Tanh: case UnaryOp::Sigmoid: case UnaryOp::PowScalar:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // Ops that return their input unchanged for dtype T (served by a copy).
 template <class T>
 constexpr bool is_identity(UnaryOp op) {
@@ -58,8 +47,8 @@ template <UnaryOp op>
 bool run(const View& x, const View& out, double alpha, double beta, cudaStream_t stream) {
   return visit_dtype(x.dtype, [&](auto tag) -> bool {
     using T = decltype(tag);
-    if constexpr (float_only(op) && !std::is_floating_point_v<T>) {
-      fail("cuda unary: op #", int(op), " needs a floating dtype, got ", x.dtype);
+    if constexpr (is_float_only(op) && !std::is_floating_point_v<T>) {
+      fail("cuda unary: ", op_name(op), " needs a floating dtype, got ", x.dtype);
     } else if constexpr (is_identity<T>(op)) {
       launch_copy(x, out, stream);
       return true;
@@ -81,17 +70,11 @@ bool launch_unary(UnaryOp op, const View& x, const View& out, double alpha, doub
                   cudaStream_t stream) {
   DType want = is_bool_output(op) ? kBool : x.dtype;
   if (out.dtype != want)
-    fail("cuda unary: op #", int(op), " on ", x.dtype, " must write ", want, ", got ", out.dtype);
-  switch (op) {
-#define TF_UNARY_CASE(NAME) \
+    fail("cuda unary: ", op_name(op), " on ", x.dtype, " must write ", want, ", got ", out.dtype);
+  switch (op) {  // one case per line of TAPEFLOW_UNARY_OPS (backends/op_table.h)
+#define TF_UNARY_CASE(NAME, ...) \
   case UnaryOp::NAME: return run<UnaryOp::NAME>(x, out, alpha, beta, stream);
-    TF_UNARY_CASE(Neg) TF_UNARY_CASE(Abs) TF_UNARY_CASE(Sign) TF_UNARY_CASE(Exp)
-    TF_UNARY_CASE(Log) TF_UNARY_CASE(Log1p) TF_UNARY_CASE(Expm1) TF_UNARY_CASE(Sqrt)
-    TF_UNARY_CASE(Rsqrt) TF_UNARY_CASE(Square) TF_UNARY_CASE(Reciprocal) TF_UNARY_CASE(Sin)
-    TF_UNARY_CASE(Cos) TF_UNARY_CASE(Tanh) TF_UNARY_CASE(Sigmoid) TF_UNARY_CASE(Relu)
-    TF_UNARY_CASE(Floor) TF_UNARY_CASE(Ceil) TF_UNARY_CASE(Round) TF_UNARY_CASE(Clamp)
-    TF_UNARY_CASE(PowScalar) TF_UNARY_CASE(Affine) TF_UNARY_CASE(LogicalNot)
-    TF_UNARY_CASE(IsNan) TF_UNARY_CASE(IsInf)
+    TAPEFLOW_UNARY_OPS(TF_UNARY_CASE)
 #undef TF_UNARY_CASE
     default:
       fail("cuda unary: unknown op #", int(op));
