@@ -15,6 +15,7 @@
 #include "base/runtime.h"
 #include "tensor/conv_ops.h"
 #include "tensor/creation.h"
+#include "tensor/nn_ops.h"
 #include "tensor/ops.h"
 #include "tensor/tensor.h"
 #include "tensor/cling_print.h"

@@ -1,0 +1,95 @@
+// lstm_cell, gru_cell and simple_rnn_cell (tensor/nn_ops.h), PyTorch's math and gate order.
+// All gates of one input come from one gemm each (addmm of x with w_ih^T, of h with w_hh^T),
+// then element-wise gate math; differentiable through the public ops.
+#include "tensor/creation.h"
+#include "tensor/internal.h"
+#include "tensor/nn_ops.h"
+#include "tensor/ops.h"
+
+namespace tapeflow {
+
+using namespace detail;
+
+namespace {
+
+struct CellIn {
+  Tensor x, h, c;  // 2-D
+  bool unbatched = false;
+  int64_t H = 0;
+};
+
+void check_shape(const char* op, const char* what, const Tensor& t, const Shape& want) {
+  if (t.defined() && t.shape() != want) fail(op, ": ", what, " must have shape ", want, ", got ", t.shape());
+}
+
+// Checks for a cell with `gates` gates; h / c may be undefined (zeros).
+CellIn cell_setup(const char* op, int gates, const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& w_ih,
+                  const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
+  check_defined(op, x);
+  check_defined(op, w_ih);
+  check_defined(op, w_hh);
+  if (x.dim() != 1 && x.dim() != 2)
+    fail(op, ": input must be 1-D (input_size) or 2-D (batch, input_size), got shape ", x.shape());
+  if (!is_floating(x.dtype())) fail(op, ": expected a float32 or float64 input, got dtype ", x.dtype());
+  if (w_ih.dim() != 2 || w_ih.shape()[0] % gates != 0)
+    fail(op, ": weight_ih must be 2-D (", gates, " * hidden_size, input_size), got shape ", w_ih.shape());
+  CellIn r;
+  r.unbatched = x.dim() == 1;
+  r.x = r.unbatched ? x.unsqueeze(0) : x;
+  const int64_t B = r.x.shape()[0], I = r.x.shape()[1], H = w_ih.shape()[0] / gates;
+  r.H = H;
+  check_shape(op, "weight_ih", w_ih, Shape{gates * H, I});
+  check_shape(op, "weight_hh", w_hh, Shape{gates * H, H});
+  check_shape(op, "bias_ih", b_ih, Shape{gates * H});
+  check_shape(op, "bias_hh", b_hh, Shape{gates * H});
+  const Shape hs = r.unbatched ? Shape{H} : Shape{B, H};
+  check_shape(op, "hidden state h", h, hs);
+  check_shape(op, "cell state c", c, hs);
+  for (const Tensor* t : {&w_ih, &w_hh, &b_ih, &b_hh, &h, &c})
+    if (t->defined()) {
+      check_same_device(op, x, *t);
+      if (t->dtype() != x.dtype()) fail(op, ": all tensors must share the input's dtype ", x.dtype(), ", got ", t->dtype());
+    }
+  Options o(x.dtype(), x.device());
+  r.h = h.defined() ? h.reshape({B, H}) : zeros({B, H}, o);
+  r.c = c.defined() ? c.reshape({B, H}) : zeros({B, H}, o);
+  return r;
+}
+
+// x @ w^T + b (b may be undefined): one gemm for all gates.
+Tensor gates_of(const Tensor& x, const Tensor& w, const Tensor& b) {
+  return b.defined() ? addmm(b, x, w.T()) : matmul(x, w.T());
+}
+
+Tensor out(const Tensor& t, bool unbatched) { return unbatched ? t.squeeze(0) : t; }
+
+}  // namespace
+
+std::pair<Tensor, Tensor> lstm_cell(const Tensor& x, const std::pair<Tensor, Tensor>& hc, const Tensor& w_ih,
+                                    const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
+  CellIn s = cell_setup("lstm_cell", 4, x, hc.first, hc.second, w_ih, w_hh, b_ih, b_hh);
+  Tensor g = gates_of(s.x, w_ih, b_ih) + gates_of(s.h, w_hh, b_hh);
+  std::vector<Tensor> q = chunk(g, 4, 1);  // i, f, g, o
+  Tensor c2 = sigmoid(q[1]) * s.c + sigmoid(q[0]) * tanh(q[2]);
+  Tensor h2 = sigmoid(q[3]) * tanh(c2);
+  return {out(h2, s.unbatched), out(c2, s.unbatched)};
+}
+
+Tensor gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                const Tensor& b_hh) {
+  CellIn s = cell_setup("gru_cell", 3, x, h, Tensor(), w_ih, w_hh, b_ih, b_hh);
+  std::vector<Tensor> gi = chunk(gates_of(s.x, w_ih, b_ih), 3, 1);  // r, z, n
+  std::vector<Tensor> gh = chunk(gates_of(s.h, w_hh, b_hh), 3, 1);
+  Tensor r = sigmoid(gi[0] + gh[0]), z = sigmoid(gi[1] + gh[1]);
+  Tensor n = tanh(gi[2] + r * gh[2]);
+  Tensor h2 = n + z * (s.h - n);  // (1 - z) * n + z * h
+  return out(h2, s.unbatched);
+}
+
+Tensor simple_rnn_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                       const Tensor& b_hh) {
+  CellIn s = cell_setup("simple_rnn_cell", 1, x, h, Tensor(), w_ih, w_hh, b_ih, b_hh);
+  return out(tanh(gates_of(s.x, w_ih, b_ih) + gates_of(s.h, w_hh, b_hh)), s.unbatched);
+}
+
+}  // namespace tapeflow
