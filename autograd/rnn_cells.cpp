@@ -1,6 +1,8 @@
 // lstm_cell, gru_cell and simple_rnn_cell (tensor/nn_ops.h), PyTorch's math and gate order.
 // All gates of one input come from one gemm each (addmm of x with w_ih^T, of h with w_hh^T),
-// then element-wise gate math; differentiable through the public ops.
+// then element-wise gate math (LSTM: one fused backend kernel for the gate nonlinearities and the
+// cell update, with its fused backward); differentiable through the public ops.
+#include "autograd/function.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
 #include "tensor/nn_ops.h"
@@ -65,14 +67,46 @@ Tensor out(const Tensor& t, bool unbatched) { return unbatched ? t.squeeze(0) : 
 
 }  // namespace
 
+namespace {
+
+// The fused gate nonlinearity + cell update: (gates (B, 4H), c (B, H)) -> hc (B, 2H) = [h', c'].
+Tensor lstm_gates_op(const Tensor& gates0, const Tensor& c0) {
+  Tensor gates = gates0.contiguous(), c = c0.contiguous();
+  const int64_t B = c.shape()[0], H = c.shape()[1];
+  Tensor hc = make_tensor({B, 2 * H}, c.dtype(), c.device());
+  if (hc.numel()) backend_of(c).lstm_gates(view_of(gates), view_of(c), view_of(hc));
+  if (autograd::should_record({&gates0, &c0}))
+    autograd::record("LstmGatesBackward", {&gates0, &c0}, hc,
+                     [gates, c, hcs = autograd::save_output(hc), H](autograd::Node& n, autograd::Grads& gs) -> autograd::Grads {
+                       Tensor ghc = cast_raw(gs[0], c.dtype()).contiguous();
+                       if (is_grad_enabled()) {  // the same derivative in public ops (differentiable)
+                         std::vector<Tensor> q = chunk(gates, 4, 1);
+                         Tensor i = sigmoid(q[0]), f = sigmoid(q[1]), g = tanh(q[2]), o = sigmoid(q[3]);
+                         Tensor tc = tanh(f * c + i * g);
+                         Tensor dh = ghc.slice(1, 0, H), dc = ghc.slice(1, H) + dh * o * (1.0 - tc * tc);
+                         Tensor gg = concat({dc * g * i * (1.0 - i), dc * c * f * (1.0 - f), dc * i * (1.0 - g * g),
+                                             dh * tc * o * (1.0 - o)}, 1);
+                         return {gg, dc * f};
+                       }
+                       Tensor hc = hcs.unpack(n);
+                       Tensor gg = make_tensor(gates.shape(), c.dtype(), c.device());
+                       Tensor gc = make_tensor(c.shape(), c.dtype(), c.device());
+                       if (gc.numel())
+                         backend_of(c).lstm_gates_backward(view_of(gates), view_of(c), view_of(hc), view_of(ghc),
+                                                           view_of(gg), view_of(gc));
+                       return {gg, gc};
+                     });
+  return hc;
+}
+
+}  // namespace
+
 std::pair<Tensor, Tensor> lstm_cell(const Tensor& x, const std::pair<Tensor, Tensor>& hc, const Tensor& w_ih,
                                     const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
   CellIn s = cell_setup("lstm_cell", 4, x, hc.first, hc.second, w_ih, w_hh, b_ih, b_hh);
-  Tensor g = gates_of(s.x, w_ih, b_ih) + gates_of(s.h, w_hh, b_hh);
-  std::vector<Tensor> q = chunk(g, 4, 1);  // i, f, g, o
-  Tensor c2 = sigmoid(q[1]) * s.c + sigmoid(q[0]) * tanh(q[2]);
-  Tensor h2 = sigmoid(q[3]) * tanh(c2);
-  return {out(h2, s.unbatched), out(c2, s.unbatched)};
+  Tensor g = gates_of(s.x, w_ih, b_ih) + gates_of(s.h, w_hh, b_hh);  // (B, 4H): i, f, g, o
+  Tensor out2 = lstm_gates_op(g, s.c);
+  return {out(out2.slice(1, 0, s.H), s.unbatched), out(out2.slice(1, s.H), s.unbatched)};
 }
 
 Tensor gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,

@@ -189,6 +189,14 @@ class Backend {
   // every number (PyTorch's order); equal keys keep their original order (always stable).
   virtual void sort_rows(const View& x, int64_t k, bool descending, const View& values,
                          const View& indices);
+  // LSTM cell gate math, fused. gates (B, 4H) = x w_ih^T + b_ih + h w_hh^T + b_hh in PyTorch's
+  // order (i, f, g, o); c (B, H). hc (B, 2H): columns [0, H) get h' = sig(o) * tanh(c'),
+  // columns [H, 2H) get c' = sig(f) * c + sig(i) * tanh(g).
+  virtual void lstm_gates(const View& gates, const View& c, const View& hc);
+  // Its backward: ghc (B, 2H) is the gradient of hc; ggates (B, 4H) and gc (B, H) (the gradient
+  // of c) are written.
+  virtual void lstm_gates_backward(const View& gates, const View& c, const View& hc, const View& ghc,
+                                   const View& ggates, const View& gc);
 
   // ---- fused (the defaults build them from the primitives above) ----
   // Softmax / log-softmax over `axis` of x (float).

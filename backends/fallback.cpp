@@ -77,4 +77,16 @@ void Backend::sort_rows(const View& x, int64_t k, bool descending, const View& v
   s.finish();
 }
 
+void Backend::lstm_gates(const View& gates, const View& c, const View& hc) {
+  Staging s(*this);
+  cpu_backend().lstm_gates(s.in(gates), s.in(c), s.out(hc));
+  s.finish();
+}
+void Backend::lstm_gates_backward(const View& gates, const View& c, const View& hc, const View& ghc,
+                                  const View& ggates, const View& gc) {
+  Staging s(*this);
+  cpu_backend().lstm_gates_backward(s.in(gates), s.in(c), s.in(hc), s.in(ghc), s.out(ggates), s.out(gc));
+  s.finish();
+}
+
 }  // namespace tapeflow::backend

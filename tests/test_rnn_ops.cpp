@@ -31,8 +31,10 @@ TEST_CASE("recurrent cells: unbatched input, zero state, gradcheck", "[rnn_ops]"
   auto [h2, c2] = tf::lstm_cell(x.unsqueeze(0), {tf::zeros({1, 2}, tf::kFloat64), tf::zeros({1, 2}, tf::kFloat64)}, wi, wh, b, b);
   CHECK(tf::max(tf::abs(h - h2.squeeze(0))).item<double>() == 0);
   CHECK(tf::max(tf::abs(c - c2.squeeze(0))).item<double>() == 0);
-  gradcheck([](V a) { auto r = tf::lstm_cell(a[0], {a[1], a[2]}, a[3], a[4], a[5]); return r.first * r.second; },
-            {rnd({2, 3}, 1), rnd({2, 2}, 2), rnd({2, 2}, 3), rnd({8, 3}, 4), rnd({8, 2}, 5), rnd({8}, 6)});
+  convtest::Fn lstm = [](V a) { auto r = tf::lstm_cell(a[0], {a[1], a[2]}, a[3], a[4], a[5]); return r.first * r.second; };
+  std::vector<Tensor> li{rnd({2, 3}, 1), rnd({2, 2}, 2), rnd({2, 2}, 3), rnd({8, 3}, 4), rnd({8, 2}, 5), rnd({8}, 6)};
+  gradcheck(lstm, li);
+  gradcheck(grad_of(lstm, 9), li);  // the fused gate kernel's backward, differentiated again
   gradcheck([](V a) { return tf::gru_cell(a[0], a[1], a[2], a[3], a[4], a[5]); },
             {rnd({2, 3}, 1), rnd({2, 2}, 2), rnd({6, 3}, 4), rnd({6, 2}, 5), rnd({6}, 6), rnd({6}, 7)});
   gradcheck([](V a) { return tf::simple_rnn_cell(a[0], a[1], a[2], a[3]); },

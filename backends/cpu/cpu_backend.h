@@ -67,6 +67,9 @@ class CpuBackend final : public Backend {
                            const View& gbias) override;
   void sort_rows(const View& x, int64_t k, bool descending, const View& values,
                  const View& indices) override;
+  void lstm_gates(const View& gates, const View& c, const View& hc) override;  // rnn.cpp
+  void lstm_gates_backward(const View& gates, const View& c, const View& hc, const View& ghc,
+                           const View& ggates, const View& gc) override;
   void softmax(const View& x, int axis, bool log, const View& out) override;
   void softmax_backward(const View& y, const View& gy, int axis, bool log,
                         const View& gx) override;
