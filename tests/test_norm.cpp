@@ -86,3 +86,27 @@ TEST_CASE("batch_norm and layer_norm reject bad input", "[norm]") {
                       Contains("layer_norm: normalized_shape (3,) must be the trailing dims of the input, got input shape (2, 3, 4)"));
   REQUIRE_THROWS_WITH(tf::layer_norm(x, {4}, tf::ones({3})), Contains("layer_norm: weight must have shape (4,), got (3,)"));
 }
+
+TEST_CASE("batch_norm and layer_norm kernels agree with the composite formula on threaded sizes", "[norm]") {
+  const int threads = tf::get_num_threads();
+  tf::set_num_threads(2);
+  Tensor x = rnd({16, 8, 300}, 11).requires_grad_(), w = rnd({8}, 12).requires_grad_(), b = rnd({8}, 13).requires_grad_();
+  Tensor gy = rnd({16, 8, 300}, 14);
+  Tensor y = tf::batch_norm(x, {}, {}, w, b, true);
+  auto g = tf::grad({tf::sum(y * gy)}, {x, w, b});
+  Tensor m = tf::mean(x, {0, 2}, true), v = tf::var(x, {0, 2}, 0, true);
+  Tensor yr = (x - m) / tf::sqrt(v + 1e-5) * w.reshape({1, 8, 1}) + b.reshape({1, 8, 1});
+  auto gr = tf::grad({tf::sum(yr * gy)}, {x, w, b});
+  CHECK(tf::max(tf::abs(y - yr)).item<double>() < 1e-10);
+  for (int i = 0; i < 3; ++i) CHECK(tf::max(tf::abs(g[size_t(i)] - gr[size_t(i)])).item<double>() < 1e-9);
+  Tensor xl = rnd({512, 300}, 15).requires_grad_(), wl = rnd({300}, 16).requires_grad_(), bl = rnd({300}, 17).requires_grad_();
+  Tensor gl = rnd({512, 300}, 18);
+  Tensor yl = tf::layer_norm(xl, {300}, wl, bl);
+  auto h = tf::grad({tf::sum(yl * gl)}, {xl, wl, bl});
+  Tensor ml = tf::mean(xl, 1, true), vl = tf::var(xl, 1, 0, true);
+  Tensor ylr = (xl - ml) / tf::sqrt(vl + 1e-5) * wl + bl;
+  auto hr = tf::grad({tf::sum(ylr * gl)}, {xl, wl, bl});
+  CHECK(tf::max(tf::abs(yl - ylr)).item<double>() < 1e-10);
+  for (int i = 0; i < 3; ++i) CHECK(tf::max(tf::abs(h[size_t(i)] - hr[size_t(i)])).item<double>() < 1e-9);
+  tf::set_num_threads(threads);
+}
