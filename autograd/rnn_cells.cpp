@@ -2,6 +2,8 @@
 // All gates of one input come from one gemm each (addmm of x with w_ih^T, of h with w_hh^T),
 // then element-wise gate math (LSTM: one fused backend kernel for the gate nonlinearities and the
 // cell update, with its fused backward); differentiable through the public ops.
+#include <tuple>
+
 #include "autograd/function.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
@@ -69,33 +71,62 @@ Tensor out(const Tensor& t, bool unbatched) { return unbatched ? t.squeeze(0) : 
 
 namespace {
 
-// The fused gate nonlinearity + cell update: (gates (B, 4H), c (B, H)) -> hc (B, 2H) = [h', c'].
-Tensor lstm_gates_op(const Tensor& gates0, const Tensor& c0) {
-  Tensor gates = gates0.contiguous(), c = c0.contiguous();
+// d gates from d(h', c') by the same math as the fused backward kernel, in public ops
+// (differentiable; used under create_graph). Returns (d gates, d c).
+std::pair<Tensor, Tensor> lstm_gates_grad(const Tensor& gates, const Tensor& c, const Tensor& ghc, int64_t H) {
+  std::vector<Tensor> q = chunk(gates, 4, 1);
+  Tensor i = sigmoid(q[0]), f = sigmoid(q[1]), g = tanh(q[2]), o = sigmoid(q[3]);
+  Tensor tc = tanh(f * c + i * g);
+  Tensor dh = ghc.slice(1, 0, H), dc = ghc.slice(1, H) + dh * o * (1.0 - tc * tc);
+  Tensor gg = concat({dc * g * i * (1.0 - i), dc * c * f * (1.0 - f), dc * i * (1.0 - g * g), dh * tc * o * (1.0 - o)}, 1);
+  return {gg, dc * f};
+}
+
+// The whole cell as one tape node: gates = x w_ih^T + b_ih + h w_hh^T + b_hh (two gemms into one
+// buffer), then the fused gate kernel -> hc (B, 2H) = [h', c']. Backward: the fused gate
+// backward kernel, then one gemm per input / weight and a column sum per bias.
+Tensor lstm_fused(const Tensor& x, const Tensor& h, const Tensor& c0, const Tensor& w_ih, const Tensor& w_hh,
+                  const Tensor& b_ih, const Tensor& b_hh) {
+  Tensor c = c0.contiguous();
   const int64_t B = c.shape()[0], H = c.shape()[1];
+  Tensor gates;
+  {
+    NoGradGuard ng;
+    gates = b_ih.defined() ? addmm(b_ih, x, w_ih.T()) : matmul(x, w_ih.T());
+    gates = addmm(gates, h, w_hh.T());
+    if (b_hh.defined()) gates.add_(b_hh);
+  }
   Tensor hc = make_tensor({B, 2 * H}, c.dtype(), c.device());
   if (hc.numel()) backend_of(c).lstm_gates(view_of(gates), view_of(c), view_of(hc));
-  if (autograd::should_record({&gates0, &c0}))
-    autograd::record("LstmGatesBackward", {&gates0, &c0}, hc,
-                     [gates, c, hcs = autograd::save_output(hc), H](autograd::Node& n, autograd::Grads& gs) -> autograd::Grads {
-                       Tensor ghc = cast_raw(gs[0], c.dtype()).contiguous();
-                       if (is_grad_enabled()) {  // the same derivative in public ops (differentiable)
-                         std::vector<Tensor> q = chunk(gates, 4, 1);
-                         Tensor i = sigmoid(q[0]), f = sigmoid(q[1]), g = tanh(q[2]), o = sigmoid(q[3]);
-                         Tensor tc = tanh(f * c + i * g);
-                         Tensor dh = ghc.slice(1, 0, H), dc = ghc.slice(1, H) + dh * o * (1.0 - tc * tc);
-                         Tensor gg = concat({dc * g * i * (1.0 - i), dc * c * f * (1.0 - f), dc * i * (1.0 - g * g),
-                                             dh * tc * o * (1.0 - o)}, 1);
-                         return {gg, dc * f};
-                       }
-                       Tensor hc = hcs.unpack(n);
-                       Tensor gg = make_tensor(gates.shape(), c.dtype(), c.device());
-                       Tensor gc = make_tensor(c.shape(), c.dtype(), c.device());
-                       if (gc.numel())
-                         backend_of(c).lstm_gates_backward(view_of(gates), view_of(c), view_of(hc), view_of(ghc),
-                                                           view_of(gg), view_of(gc));
-                       return {gg, gc};
-                     });
+  if (autograd::should_record({&x, &h, &c0, &w_ih, &w_hh, &b_ih, &b_hh}))
+    autograd::record(
+        "LstmCellBackward", {&x, &h, &c0, &w_ih, &w_hh, &b_ih, &b_hh}, hc,
+        [gates, sc = autograd::save(c), sx = autograd::save(x), sh = autograd::save(h), swi = autograd::save(w_ih),
+         swh = autograd::save(w_hh), sbi = autograd::save(b_ih), sbh = autograd::save(b_hh),
+         hcs = autograd::save_output(hc), H](autograd::Node& n, autograd::Grads& gs) -> autograd::Grads {
+          Tensor x = sx.unpack(n), h = sh.unpack(n), wi = swi.unpack(n), wh = swh.unpack(n), c = sc.unpack(n);
+          Tensor ghc = cast_raw(gs[0], c.dtype()).contiguous();
+          Tensor gg, gc;
+          if (is_grad_enabled()) {  // differentiable: the gates recomputed from the saved inputs
+            Tensor bi = sbi.unpack(n), bh = sbh.unpack(n);
+            Tensor g = matmul(x, wi.T()) + matmul(h, wh.T());
+            if (bi.defined()) g = g + bi;
+            if (bh.defined()) g = g + bh;
+            std::tie(gg, gc) = lstm_gates_grad(g, c, ghc, H);
+          } else {
+            Tensor hc = hcs.unpack(n);
+            gg = make_tensor(gates.shape(), c.dtype(), c.device());
+            gc = make_tensor(c.shape(), c.dtype(), c.device());
+            if (gc.numel())
+              backend_of(c).lstm_gates_backward(view_of(gates), view_of(c), view_of(hc), view_of(ghc), view_of(gg),
+                                                view_of(gc));
+          }
+          auto need = [&](size_t i) { return autograd::needs_input_grad(n, i); };
+          Tensor gb = need(5) || need(6) ? sum(gg, 0) : Tensor();
+          return {need(0) ? matmul(gg, wi) : Tensor(), need(1) ? matmul(gg, wh) : Tensor(), need(2) ? gc : Tensor(),
+                  need(3) ? matmul(gg.T(), x) : Tensor(), need(4) ? matmul(gg.T(), h) : Tensor(),
+                  need(5) ? gb : Tensor(), need(6) ? gb : Tensor()};
+        });
   return hc;
 }
 
@@ -104,8 +135,7 @@ Tensor lstm_gates_op(const Tensor& gates0, const Tensor& c0) {
 std::pair<Tensor, Tensor> lstm_cell(const Tensor& x, const std::pair<Tensor, Tensor>& hc, const Tensor& w_ih,
                                     const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
   CellIn s = cell_setup("lstm_cell", 4, x, hc.first, hc.second, w_ih, w_hh, b_ih, b_hh);
-  Tensor g = gates_of(s.x, w_ih, b_ih) + gates_of(s.h, w_hh, b_hh);  // (B, 4H): i, f, g, o
-  Tensor out2 = lstm_gates_op(g, s.c);
+  Tensor out2 = lstm_fused(s.x, s.h, s.c, w_ih, w_hh, b_ih, b_hh);
   return {out(out2.slice(1, 0, s.H), s.unbatched), out(out2.slice(1, s.H), s.unbatched)};
 }
 
