@@ -232,7 +232,7 @@ void CudaBackend::softmax_backward(const View& y, const View& gy, int axis, bool
   launch_softmax_backward(y, gy, axis, log, gx, stream_);
 }
 
-// ---- normalisation and the LSTM gate update (norm.cu) ----
+// ---- normalisation, sorting and the LSTM gate update (norm.cu, sort.cu) ----
 void CudaBackend::batch_norm_stats(const View& x, const View& mean, const View& var) {
   set_current();
   launch_batch_norm_stats(x, mean, var, stream_);
@@ -266,6 +266,13 @@ void CudaBackend::layer_norm_backward(const View& x, const View& gy, const View&
                                       const View& gweight, const View& gbias) {
   set_current();
   launch_layer_norm_backward(x, gy, mean, rstd, weight, gx, gweight, gbias, stream_);
+}
+
+void CudaBackend::sort_rows(const View& x, int64_t k, bool descending, const View& values,
+                            const View& indices) {
+  set_current();
+  if (!launch_sort_rows(x, k, descending, values, indices, stream_))
+    Backend::sort_rows(x, k, descending, values, indices);  // rows over 1024: host-staged
 }
 
 void CudaBackend::lstm_gates(const View& gates, const View& c, const View& hc) {

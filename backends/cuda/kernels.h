@@ -72,6 +72,11 @@ void launch_layer_norm_forward(const View& x, const View& w, const View& b, doub
 void launch_layer_norm_backward(const View& x, const View& gy, const View& mean, const View& rstd,
                                 const View& w, const View& gx, const View& gw, const View& gb,
                                 cudaStream_t stream);
+// sort.cu: rows of x (M, n) with n <= kSortRowsMax; false = not handled (longer rows, other
+// dtypes): the caller falls back to the host-staged default.
+constexpr int64_t kSortRowsMax = 1024;
+bool launch_sort_rows(const View& x, int64_t k, bool descending, const View& values,
+                      const View& indices, cudaStream_t stream);
 void launch_lstm_gates(const View& gates, const View& c, const View& hc, cudaStream_t stream);
 void launch_lstm_gates_backward(const View& gates, const View& c, const View& hc, const View& ghc,
                                 const View& ggates, const View& gc, cudaStream_t stream);

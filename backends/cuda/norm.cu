@@ -2,7 +2,6 @@
 // embedding, sorting" block); contiguous float32 / float64 operands. Statistics in double:
 // one block per channel (batch norm) or per row (layer norm) with a shared-memory tree
 // reduction, two passes (mean, then centred squares). Element-wise passes use grid-stride loops.
-// (sort_rows keeps the host-staged default of backends/fallback.cpp.)
 #include <algorithm>
 
 #include "backends/cuda/check.h"
