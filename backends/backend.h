@@ -162,7 +162,9 @@ class Backend {
   // All views contiguous; x and every float view share x's dtype (float32/float64); statistics
   // are accumulated in double (two passes: mean, then centred squares). A view whose data is
   // nullptr means "absent": weight = 1, bias = 0, an output not wanted. The defaults (backends/
-  // fallback.cpp) stage through host memory and run the CPU kernels; a device may override.
+  // fallback.cpp) stage through host memory and run the CPU kernels; a device may override
+  // (CPU: norm.cpp, sort.cpp, rnn.cpp; CUDA: norm.cu, sort.cu). Embedding needs no entry of its
+  // own: it is index_select forward and index_add backward.
   // Batch norm: x is (N, C, S) (S = product of the spatial dims, 1 for (N, C)).
   // mean / var (C): per-channel batch mean and BIASED variance over N and S.
   virtual void batch_norm_stats(const View& x, const View& mean, const View& var);
