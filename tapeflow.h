@@ -1,7 +1,8 @@
 // tapeflow: one include gives the whole public API.
 //   base:     Device, DType, Shape, errors, runtime settings (threads), the CUDA runtime surface
 //   tensor:   Tensor, creation (tensor, zeros, arange, randn, ...), every op, printing,
-//             convolution / pooling / pad / unfold (tensor/conv_ops.h)
+//             convolution / pooling / pad / unfold (tensor/conv_ops.h), normalisation,
+//             embedding, masking, sort / topk, einsum, attention, recurrent cells (tensor/nn_ops.h)
 //   autograd: backward, grad, NoGradGuard, gradcheck, anomaly mode
 //   nn:       modules, layers, activations, initializers, losses
 //   optim:    optimizers and learning-rate schedules
