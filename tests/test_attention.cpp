@@ -50,6 +50,12 @@ TEST_CASE("scaled_dot_product_attention: a fully masked row gives zeros, not NaN
     Tensor y2 = tf::scaled_dot_product_attention(q, k, v, mask35(dev, false));
     CHECK(tf::max(tf::abs(y.slice(1, 0, 2) - y2.slice(1, 0, 2))).item<double>() < 1e-12);
   }
+  {  // a float mask of -inf over a whole row: zeros too
+    Tensor fm = tf::where(mask35(tf::Device::cpu(), true), 0.0, -INFINITY);
+    Tensor y = tf::scaled_dot_product_attention(rnd({2, 3, 4}, 1), rnd({2, 5, 4}, 2), rnd({2, 5, 3}, 3), fm);
+    CHECK(tf::all(tf::eq(y.slice(1, 2, 3), 0.0)).item<bool>());
+    CHECK(!tf::any(nan_of(y)).item<bool>());
+  }
   gradcheck([](V a) { return tf::scaled_dot_product_attention(a[0], a[1], a[2], mask35(a[0].device(), true)); },
             {rnd({2, 3, 4}, 1), rnd({2, 5, 4}, 2), rnd({2, 5, 3}, 3)});
   gradcheck([](V a) { return tf::scaled_dot_product_attention(a[0], a[1], a[2], {}, true); },
