@@ -49,7 +49,7 @@ std::string unary(Exporter& ex, const TraceOp& op, const std::string& u) {
       {"log", "Log"},     {"sqrt", "Sqrt"},       {"reciprocal", "Reciprocal"},
       {"sin", "Sin"},     {"cos", "Cos"},         {"tanh", "Tanh"},   {"sigmoid", "Sigmoid"},
       {"relu", "Relu"},   {"floor", "Floor"},     {"ceil", "Ceil"},   {"round", "Round"},
-      {"isnan", "IsNaN"}, {"isinf", "IsInf"}};
+      {"isnan", "IsNaN"}, {"isinf", "IsInf"}, {"erf", "Erf"}};
   if (u == "logical_not") return ex.out(ex.node("Not", {ex.in(x, kBool)}));
   if (u == "isnan" || u == "isinf") return ex.out(ex.node(simple.at(u), {ex.in(x)}));
   DType dt = y.dtype();
@@ -65,6 +65,18 @@ std::string unary(Exporter& ex, const TraceOp& op, const std::string& u) {
   if (u == "clamp")
     return ex.out(ex.node("Clip", {xi, std::isinf(alpha) ? "" : ex.scalar(alpha, dt),
                                    std::isinf(beta) ? "" : ex.scalar(beta, dt)}));
+  auto mul = [&](const std::string& a, const std::string& b) { return ex.out(ex.node("Mul", {a, b})); };
+  auto add = [&](const std::string& a, const std::string& b) { return ex.out(ex.node("Add", {a, b})); };
+  if (u == "gelu") {  // opset 17 has no Gelu: 0.5 x (1 + erf(x / sqrt 2))
+    std::string e = ex.out(ex.node("Erf", {mul(xi, ex.scalar(0.7071067811865476, dt))}));
+    return mul(mul(xi, ex.scalar(0.5, dt)), add(e, ex.scalar(1, dt)));
+  }
+  if (u == "gelu_tanh") {  // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))
+    std::string cube = mul(mul(xi, xi), xi);
+    std::string inner = mul(add(xi, mul(cube, ex.scalar(0.044715, dt))), ex.scalar(0.7978845608028654, dt));
+    std::string t = ex.out(ex.node("Tanh", {inner}));
+    return mul(mul(xi, ex.scalar(0.5, dt)), add(t, ex.scalar(1, dt)));
+  }
   ex.unsupported(op, "no ONNX form for this element-wise op");
 }
 
