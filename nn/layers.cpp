@@ -1,8 +1,10 @@
-// Layer implementations: Dense (lazy build, fused addmm), Flatten, Dropout, Activation.
+// Layer implementations: Dense (lazy build, fused addmm, in-place activation when not
+// recording), Flatten, Dropout, Activation.
 #include "nn/layers.h"
 
 #include "autograd/grad_mode.h"
 #include "tensor/creation.h"
+#include "tensor/internal.h"
 #include "tensor/ops.h"
 
 namespace tapeflow::nn {
@@ -56,7 +58,20 @@ Tensor Dense::forward(const Tensor& x) {
     s[s.size() - 1] = units_;
     y = y.reshape(s);
   }
-  return activation_name_ == "linear" ? y : activation_(y);
+  if (activation_name_ == "linear") return y;
+  // Not recording (inference, evaluation): y is this call's own fresh tensor, so tanh / relu /
+  // sigmoid overwrite it in place (one pass, no second buffer).
+  if (!is_grad_enabled() && is_floating(y.dtype()) && y.is_contiguous()) {
+    using backend::UnaryOp;
+    const std::string& a = activation_name_;
+    if (a == "tanh" || a == "relu" || a == "sigmoid") {
+      UnaryOp op = a == "tanh" ? UnaryOp::Tanh : a == "relu" ? UnaryOp::Relu : UnaryOp::Sigmoid;
+      backend::View v = detail::view_of(y);
+      detail::backend_of(y).unary(op, v, v, 0, 0);
+      return y;
+    }
+  }
+  return activation_(y);
 }
 
 Flatten::Flatten() : Module("Flatten", "flatten") {}

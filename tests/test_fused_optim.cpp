@@ -8,6 +8,8 @@
 #include <functional>
 #include <memory>
 
+#include "autograd/grad_mode.h"
+#include "nn/layers.h"
 #include "optim/optim.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
@@ -191,5 +193,39 @@ TEST_CASE("fused updates equal the unfused ones on the clipping paths", "[optim]
     for (size_t i = 0; i < got[0].size(); ++i) bad += std::abs(got[0][i] - got[1][i]) > 2e-6 * (1 + std::abs(got[0][i]));
     INFO("clip mode " << clip);
     CHECK(bad == 0);
+  }
+}
+
+TEST_CASE("Dense: in-place activation when not recording equals the recorded forward", "[fused][layers]") {
+  for (const char* act : {"tanh", "relu", "sigmoid"}) {
+    manual_seed(5);
+    nn::Dense d(33, act, true, "glorot_uniform", "zeros", 20);
+    Tensor x = randn({70, 20}) * 2.0;
+    Tensor recorded = d(x);
+    Tensor inference;
+    {
+      NoGradGuard no_grad;
+      inference = d(x);
+    }
+    // float64 reference from the layer's weights
+    std::vector<double> xv = x.astype(kFloat64).to_vector<double>();
+    std::vector<double> wv = d.parameters()[0].detach().astype(kFloat64).to_vector<double>();
+    std::vector<double> bv = d.parameters()[1].detach().astype(kFloat64).to_vector<double>();
+    std::vector<double> got = inference.astype(kFloat64).to_vector<double>();
+    std::vector<double> rec = recorded.detach().astype(kFloat64).to_vector<double>();
+    int bad = 0;
+    for (int i = 0; i < 70; ++i)
+      for (int j = 0; j < 33; ++j) {
+        double z = bv[j];
+        for (int k = 0; k < 20; ++k) z += xv[i * 20 + k] * wv[k * 33 + j];
+        double want = std::string(act) == "tanh" ? std::tanh(z) : std::string(act) == "relu" ? std::max(z, 0.0)
+                                                                                         : 1 / (1 + std::exp(-z));
+        bad += std::abs(got[i * 33 + j] - want) > 1e-5;
+        bad += got[i * 33 + j] != rec[i * 33 + j];
+      }
+    INFO(act);
+    CHECK(bad == 0);
+    CHECK(recorded.requires_grad());
+    CHECK_FALSE(inference.requires_grad());
   }
 }
