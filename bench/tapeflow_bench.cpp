@@ -119,7 +119,7 @@ void run_matmul(const bench::Options& opt) {
       double s = median_seconds(opt, [&] {
         blas.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, in, in, in, 1.0f, pa, in, pb, in, 0.0f, pc, in);
       });
-      tf::set_num_threads(opt.threads);  // gives OpenBLAS back the thread count tapeflow wants
+      tf::set_num_threads(opt.threads);  // puts OpenBLAS back to one thread (tapeflow splits gemms)
       report("cblas_sgemm_" + sz, flop / s * 1e-9, "GFLOP/s", false);
     }
     double s = median_seconds(opt, [&] { tf::Tensor r = tf::matmul(a, b); keep(r); });

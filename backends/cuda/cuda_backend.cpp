@@ -230,4 +230,10 @@ void CudaBackend::softmax_backward(const View& y, const View& gy, int axis, bool
   launch_softmax_backward(y, gy, axis, log, gx, stream_);
 }
 
+bool CudaBackend::optimizer_step(const OptimizerStep& s, const View& param, const View& grad,
+                                 const View* state, int nstate) {
+  set_current();
+  return launch_optimizer_step(s, param, grad, state, nstate, stream_);
+}
+
 }  // namespace tapeflow::backend::cuda
