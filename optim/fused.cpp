@@ -7,7 +7,7 @@
 namespace tapeflow::optim::detail {
 
 namespace {
-void bump(const Tensor& t) { ++t.impl()->storage->version; }
+void bump_version(const Tensor& t) { ++t.impl()->storage->version; }
 }  // namespace
 
 bool fused_step(const backend::OptimizerStep& s, Tensor& param, const Tensor& grad,
@@ -29,8 +29,8 @@ bool fused_step(const backend::OptimizerStep& s, Tensor& param, const Tensor& gr
   if (!tapeflow::detail::backend_of(param).optimizer_step(s, tapeflow::detail::view_of(param),
                                                           tapeflow::detail::view_of(grad), views, n))
     return false;
-  bump(param);
-  for (const Tensor& t : state) bump(t);
+  bump_version(param);
+  for (const Tensor& t : state) bump_version(t);
   return true;
 }
 

@@ -10,6 +10,7 @@
 
 namespace tapeflow::backend::cpu {
 namespace {
+namespace fused_optim {  // own scope: unity builds merge the anonymous namespaces of this folder
 
 constexpr int64_t kGrain = 1 << 15;  // elements per chunk: below 64K elements a step runs inline
 
@@ -188,12 +189,14 @@ int needed_state(const OptimizerStep& s) {
   return -1;
 }
 
+}  // namespace fused_optim
 }  // namespace
 
 bool CpuBackend::optimizer_step(const OptimizerStep& s, const View& param, const View& grad,
                                 const View* state, int nstate) {
   DType dt = param.dtype;
   if (dt != kFloat32 && dt != kFloat64) return false;
+  using namespace fused_optim;
   if (nstate != needed_state(s)) return false;
   int64_t n = param.numel();
   auto ok = [&](const View& v) { return v.dtype == dt && v.numel() == n && v.is_contiguous(); };
@@ -206,3 +209,7 @@ bool CpuBackend::optimizer_step(const OptimizerStep& s, const View& param, const
 }
 
 }  // namespace tapeflow::backend::cpu
+
+#undef TF_INL
+#undef TF_BASE
+#undef TF_AVX2_OPT
