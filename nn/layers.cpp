@@ -1,7 +1,8 @@
-// Layer implementations: Dense (lazy build, fused addmm, in-place activation when not
-// recording), Flatten, Dropout, Activation.
+// Layer implementations: Dense (lazy build, one gemm with the bias folded in and the activation
+// in place: autograd/dense.h), Flatten, Dropout, Activation.
 #include "nn/layers.h"
 
+#include "autograd/dense.h"
 #include "autograd/grad_mode.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
@@ -52,24 +53,28 @@ Tensor Dense::forward(const Tensor& x) {
   // computes in float32; integer inputs become float): never silently promoted math.
   Tensor xc = x.dtype() == kernel_.dtype() ? x : x.astype(kernel_.dtype());
   Tensor x2 = xc.dim() == 2 ? xc : xc.reshape(Shape{-1, in});
-  Tensor y = use_bias_ ? addmm(bias_, x2, kernel_) : matmul(x2, kernel_);
-  if (x.dim() != 2) {
+  using backend::UnaryOp;
+  const std::string& a = activation_name_;
+  bool fusable = a == "tanh" || a == "relu" || a == "sigmoid";
+  UnaryOp op = a == "tanh" ? UnaryOp::Tanh : a == "relu" ? UnaryOp::Relu : UnaryOp::Sigmoid;
+  auto unflatten = [&](Tensor t) {
+    if (x.dim() == 2) return t;
     Shape s = x.shape();
     s[s.size() - 1] = units_;
-    y = y.reshape(s);
+    return t.reshape(s);
+  };
+  // One gemm with the bias folded in, the activation in place on its output, one backward node.
+  if (use_bias_ && fusable) {
+    Tensor y = detail::dense_activation(bias_, x2, kernel_, op);
+    if (y.defined()) return unflatten(y);
   }
+  Tensor y = unflatten(use_bias_ ? addmm(bias_, x2, kernel_) : matmul(x2, kernel_));
   if (activation_name_ == "linear") return y;
-  // Not recording (inference, evaluation): y is this call's own fresh tensor, so tanh / relu /
-  // sigmoid overwrite it in place (one pass, no second buffer).
-  if (!is_grad_enabled() && is_floating(y.dtype()) && y.is_contiguous()) {
-    using backend::UnaryOp;
-    const std::string& a = activation_name_;
-    if (a == "tanh" || a == "relu" || a == "sigmoid") {
-      UnaryOp op = a == "tanh" ? UnaryOp::Tanh : a == "relu" ? UnaryOp::Relu : UnaryOp::Sigmoid;
-      backend::View v = detail::view_of(y);
-      detail::backend_of(y).unary(op, v, v, 0, 0);
-      return y;
-    }
+  // Not recording: y is this call's own fresh tensor, so the activation overwrites it in place.
+  if (fusable && !is_grad_enabled() && is_floating(y.dtype()) && y.is_contiguous()) {
+    backend::View v = detail::view_of(y);
+    detail::backend_of(y).unary(op, v, v, 0, 0);
+    return y;
   }
   return activation_(y);
 }
