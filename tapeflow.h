@@ -12,6 +12,7 @@
 //   distributed: data-parallel training over MPI / NCCL (DataParallel: distributed/data_parallel.h)
 #pragma once
 
+#include "base/cpu.h"
 #include "base/cuda.h"
 #include "base/runtime.h"
 #include "tensor/conv_ops.h"

@@ -87,4 +87,8 @@ void Backend::softmax_backward(const View& y, const View& gy, int axis, bool log
   }
 }
 
+bool Backend::optimizer_step(const OptimizerStep&, const View&, const View&, const View*, int) {
+  return false;
+}
+
 }  // namespace tapeflow::backend

@@ -56,6 +56,25 @@ struct Window2d {
   int64_t dilation_h = 1, dilation_w = 1;
 };
 
+// ---- fused optimizer updates (optim/fused.cpp fills this in) ----
+// One in-place pass over a parameter: decoupled weight decay p -= p * weight_decay, then the
+// rule of `kind` (the formulas of optim/sgd.h and optim/adaptive.h, with lr already scaled):
+//   SGD      state {}                 or {v} with momentum > 0 (v = m*v - lr*g; p += nesterov ? m*v - lr*g : v)
+//   Adam     state {m, v}, + {vhat} with amsgrad;  p -= m * alpha / (sqrt(v or vhat) + eps)
+//   RMSprop  state {s}, + {a} when centered, + {b} when momentum > 0
+//   Adagrad  state {acc}
+struct OptimizerStep {
+  enum class Kind : uint8_t { SGD, Adam, RMSprop, Adagrad } kind = Kind::SGD;
+  double lr = 0, weight_decay = 0;  // weight_decay already multiplied by lr (0 = none)
+  double momentum = 0;              // SGD, RMSprop
+  bool nesterov = false;            // SGD
+  double beta1 = 0.9, beta2 = 0.999, alpha = 0;  // Adam (alpha: the bias-corrected step size)
+  bool amsgrad = false;                           // Adam
+  double rho = 0.9;                               // RMSprop
+  bool centered = false;                          // RMSprop
+  double eps = 1e-7;
+};
+
 enum class ArgReduceOp : uint8_t { ArgMax, ArgMin };
 enum class RandomKind : uint8_t { Uniform, Normal, Bernoulli, RandInt };
 
@@ -184,6 +203,12 @@ class Backend {
   virtual void softmax(const View& x, int axis, bool log, const View& out);
   // gx = y * (gy - sum(gy * y))  or, for log: gy - exp(y) * sum(gy)
   virtual void softmax_backward(const View& y, const View& gy, int axis, bool log, const View& gx);
+  // One fused optimizer update (see OptimizerStep). param, grad and the `nstate` state views
+  // are contiguous, float32 or float64, of one dtype and numel; param and state are updated in
+  // place. Returns false when this backend has no fused kernel (the caller then runs the
+  // unfused formula); the default does.
+  virtual bool optimizer_step(const OptimizerStep& s, const View& param, const View& grad,
+                              const View* state, int nstate);
 };
 
 // The backend for a device: throws "built without CUDA" / "no CUDA device" as fits.

@@ -16,6 +16,7 @@ namespace tf = tapeflow;
 
 void run_training(const bench::Options& opt);   // tapeflow_train.cpp
 void run_inference(const bench::Options& opt);  // tapeflow_train.cpp
+void run_beside(const bench::Options& opt);     // tapeflow_train.cpp
 void run_conv(const bench::Options& opt);       // tapeflow_conv.cpp
 void run_seq(const bench::Options& opt);        // tapeflow_seq.cpp
 
@@ -119,7 +120,7 @@ void run_matmul(const bench::Options& opt) {
       double s = median_seconds(opt, [&] {
         blas.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, in, in, in, 1.0f, pa, in, pb, in, 0.0f, pc, in);
       });
-      tf::set_num_threads(opt.threads);  // gives OpenBLAS back the thread count tapeflow wants
+      tf::set_num_threads(opt.threads);  // puts OpenBLAS back to one thread (tapeflow splits gemms)
       report("cblas_sgemm_" + sz, flop / s * 1e-9, "GFLOP/s", false);
     }
     double s = median_seconds(opt, [&] { tf::Tensor r = tf::matmul(a, b); keep(r); });
@@ -142,6 +143,7 @@ int main(int argc, char** argv) {
     if (bench::wants(opt, "infer")) run_inference(opt);
     if (bench::wants(opt, "conv")) run_conv(opt);
     if (bench::wants(opt, "seq")) run_seq(opt);
+    if (bench::wants(opt, "beside")) run_beside(opt);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tapeflow_bench: %s\n", e.what());
     return 1;

@@ -1,6 +1,8 @@
-// Layer implementations: Dense (lazy build, fused addmm), Flatten, Dropout, Activation.
+// Layer implementations: Dense (lazy build, one gemm with the bias folded in and the activation
+// in place: autograd/dense.h), Flatten, Dropout, Activation.
 #include "nn/layers.h"
 
+#include "autograd/dense.h"
 #include "autograd/grad_mode.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
@@ -68,13 +70,23 @@ Tensor Dense::forward(const Tensor& x) {
   // computes in float32; integer inputs become float): never silently promoted math.
   Tensor xc = x.dtype() == kernel_.dtype() ? x : x.astype(kernel_.dtype());
   Tensor x2 = xc.dim() == 2 ? xc : xc.reshape(Shape{-1, in});
-  Tensor y = options_.use_bias() ? addmm(bias_, x2, kernel_) : matmul(x2, kernel_);
-  if (x.dim() != 2) {
+  const std::string& a = options_.activation();
+  bool fusable = a == "tanh" || a == "relu" || a == "sigmoid";
+  auto unflatten = [&](Tensor t) {
+    if (x.dim() == 2) return t;
     Shape s = x.shape();
     s[s.size() - 1] = units_;
-    y = y.reshape(s);
+    return t.reshape(s);
+  };
+  // One gemm with the bias folded in, the activation in place on its output, one backward node.
+  if (options_.use_bias() && fusable) {
+    using backend::UnaryOp;
+    UnaryOp op = a == "tanh" ? UnaryOp::Tanh : a == "relu" ? UnaryOp::Relu : UnaryOp::Sigmoid;
+    Tensor y = tapeflow::detail::dense_activation(bias_, x2, kernel_, op);
+    if (y.defined()) return unflatten(y);
   }
-  return options_.activation() == "linear" ? y : activation_(y);
+  Tensor y = unflatten(options_.use_bias() ? addmm(bias_, x2, kernel_) : matmul(x2, kernel_));
+  return a == "linear" ? y : activation_(y);
 }
 
 Flatten::Flatten() : Cloneable("Flatten", "flatten") {}

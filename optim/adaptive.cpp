@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "optim/fused.h"
 #include "tensor/ops.h"
 
 namespace tapeflow::optim {
@@ -25,11 +26,30 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions o)
   check_eps("Adam", o.epsilon);
 }
 
+double Adam::step_size(double lr_t) const {
+  double t = (double)local_step();
+  return lr_t * std::sqrt(1.0 - std::pow(o_.beta_2, t)) / (1.0 - std::pow(o_.beta_1, t));
+}
+
+bool Adam::fused_update(size_t index, Tensor& param, const Tensor& grad, double lr_t, double wd) {
+  backend::OptimizerStep s;
+  s.kind = backend::OptimizerStep::Kind::Adam;
+  s.lr = lr_t;
+  s.weight_decay = wd;
+  s.beta1 = o_.beta_1;
+  s.beta2 = o_.beta_2;
+  s.alpha = step_size(lr_t);
+  s.eps = o_.epsilon;
+  s.amsgrad = o_.amsgrad;
+  if (o_.amsgrad)
+    return detail::fused_step(s, param, grad, {slot(index, "m"), slot(index, "v"), slot(index, "vhat")});
+  return detail::fused_step(s, param, grad, {slot(index, "m"), slot(index, "v")});
+}
+
 void Adam::update(size_t index, Tensor& param, const Tensor& grad, double lr_t) {
   Tensor m = slot(index, "m");
   Tensor v = slot(index, "v");
-  double t = (double)local_step();
-  double alpha = lr_t * std::sqrt(1.0 - std::pow(o_.beta_2, t)) / (1.0 - std::pow(o_.beta_1, t));
+  double alpha = step_size(lr_t);
   m *= o_.beta_1;
   m.add_(grad * (1.0 - o_.beta_1));
   v *= o_.beta_2;
@@ -79,6 +99,32 @@ Adagrad::Adagrad(std::vector<Tensor> params, AdagradOptions o)
   if (!(o.initial_accumulator_value >= 0))
     fail("Adagrad: initial_accumulator_value must be non-negative, got ", o.initial_accumulator_value);
   check_eps("Adagrad", o.epsilon);
+}
+
+bool RMSprop::fused_update(size_t index, Tensor& param, const Tensor& grad, double lr_t, double wd) {
+  backend::OptimizerStep s;
+  s.kind = backend::OptimizerStep::Kind::RMSprop;
+  s.lr = lr_t;
+  s.weight_decay = wd;
+  s.rho = o_.rho;
+  s.momentum = o_.momentum;
+  s.centered = o_.centered;
+  s.eps = o_.epsilon;
+  Tensor sv = slot(index, "velocity");
+  if (o_.centered && o_.momentum > 0)
+    return detail::fused_step(s, param, grad, {sv, slot(index, "average_grad"), slot(index, "momentum")});
+  if (o_.centered) return detail::fused_step(s, param, grad, {sv, slot(index, "average_grad")});
+  if (o_.momentum > 0) return detail::fused_step(s, param, grad, {sv, slot(index, "momentum")});
+  return detail::fused_step(s, param, grad, {sv});
+}
+
+bool Adagrad::fused_update(size_t index, Tensor& param, const Tensor& grad, double lr_t, double wd) {
+  backend::OptimizerStep s;
+  s.kind = backend::OptimizerStep::Kind::Adagrad;
+  s.lr = lr_t;
+  s.weight_decay = wd;
+  s.eps = o_.epsilon;
+  return detail::fused_step(s, param, grad, {slot(index, "accumulator", o_.initial_accumulator_value)});
 }
 
 void Adagrad::update(size_t index, Tensor& param, const Tensor& grad, double lr_t) {

@@ -31,8 +31,10 @@ class Adam : public Optimizer {
 
  protected:
   void update(size_t index, Tensor& param, const Tensor& grad, double lr_t) override;
+  bool fused_update(size_t index, Tensor& param, const Tensor& grad, double lr_t, double wd) override;
 
  private:
+  double step_size(double lr_t) const;  // lr_t * sqrt(1 - b2^t) / (1 - b1^t)
   AdamOptions o_;
 };
 
@@ -75,6 +77,7 @@ class RMSprop : public Optimizer {
 
  protected:
   void update(size_t index, Tensor& param, const Tensor& grad, double lr_t) override;
+  bool fused_update(size_t index, Tensor& param, const Tensor& grad, double lr_t, double wd) override;
 
  private:
   RMSpropOptions o_;
@@ -102,6 +105,7 @@ class Adagrad : public Optimizer {
 
  protected:
   void update(size_t index, Tensor& param, const Tensor& grad, double lr_t) override;
+  bool fused_update(size_t index, Tensor& param, const Tensor& grad, double lr_t, double wd) override;
 
  private:
   AdagradOptions o_;

@@ -111,11 +111,15 @@ void Optimizer::step() {
   double lr_t = current_lr();
   for (size_t i = 0; i < params_.size(); ++i) {
     if (!grads[i].defined()) continue;
-    if (common_.weight_decay > 0) params_[i].sub_(params_[i] * (common_.weight_decay * lr_t));
+    double wd = common_.weight_decay > 0 ? common_.weight_decay * lr_t : 0.0;
+    if (fused_ && fused_update(i, params_[i], grads[i], lr_t, wd)) continue;
+    if (wd > 0) params_[i].sub_(params_[i] * wd);
     update(i, params_[i], grads[i], lr_t);
   }
   ++iterations_;
 }
+
+bool Optimizer::fused_update(size_t, Tensor&, const Tensor&, double, double) { return false; }
 
 void Optimizer::zero_grad(bool set_to_none) {
   for (const Tensor& p : params_) p.zero_grad(set_to_none);

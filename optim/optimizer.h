@@ -56,6 +56,11 @@ class Optimizer {
   // (as PyTorch does). Increments iterations() once.
   void step();
   void zero_grad(bool set_to_none = true);
+  // Fused updates (default on): contiguous float parameters take one in-place pass of the
+  // backend per step (weight decay and the rule together, no temporaries). Off = the unfused
+  // tensor formulas (same results to float rounding; kept for tests and debugging).
+  void set_fused(bool on) { fused_ = on; }
+  bool fused() const { return fused_; }
 
   // State: "iterations" (int64 0-d), "lr" (float64 0-d) and "<i>.<slot>" for parameter i.
   // load_state_dict checks every entry (name, index, shape, dtype) before changing anything.
@@ -65,6 +70,9 @@ class Optimizer {
  protected:
   // Updates parameter `index` in place given its (already clipped) gradient and lr_t.
   virtual void update(size_t index, Tensor& param, const Tensor& grad, double lr_t) = 0;
+  // The fused form of weight decay (wd = weight_decay * lr_t, 0 = none) followed by update();
+  // returns false, having changed nothing, where it does not apply (the default).
+  virtual bool fused_update(size_t index, Tensor& param, const Tensor& grad, double lr_t, double wd);
   // The slot `name` of parameter `index`, created as zeros_like(param) (times `init`) on first use.
   Tensor slot(size_t index, const std::string& name, double init = 0.0);  // a handle: in-place ops on it update the state
   // 1-based step number of the update in progress (iterations() + 1 inside update()).
@@ -77,6 +85,7 @@ class Optimizer {
   CommonOptions common_;
   std::shared_ptr<LRSchedule> schedule_;
   int64_t iterations_ = 0;
+  bool fused_ = true;
 };
 
 // Gradient clipping on .grad() in place (as torch.nn.utils). Both skip parameters without a

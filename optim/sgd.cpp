@@ -1,6 +1,7 @@
 // SGD's update rule (plain, momentum, Nesterov), in place under the base's NoGradGuard.
 #include "optim/sgd.h"
 
+#include "optim/fused.h"
 #include "tensor/ops.h"
 
 namespace tapeflow::optim {
@@ -23,6 +24,17 @@ void SGD::update(size_t index, Tensor& param, const Tensor& grad, double lr_t) {
     param.add_(v * o_.momentum - grad * lr_t);
   else
     param.add_(v);
+}
+
+bool SGD::fused_update(size_t index, Tensor& param, const Tensor& grad, double lr_t, double wd) {
+  backend::OptimizerStep s;
+  s.kind = backend::OptimizerStep::Kind::SGD;
+  s.lr = lr_t;
+  s.weight_decay = wd;
+  s.momentum = o_.momentum;
+  s.nesterov = o_.nesterov;
+  if (o_.momentum == 0) return detail::fused_step(s, param, grad, {});
+  return detail::fused_step(s, param, grad, {slot(index, "momentum")});
 }
 
 }  // namespace tapeflow::optim

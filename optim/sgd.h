@@ -34,6 +34,7 @@ class SGD : public Optimizer {
 
  protected:
   void update(size_t index, Tensor& param, const Tensor& grad, double lr_t) override;
+  bool fused_update(size_t index, Tensor& param, const Tensor& grad, double lr_t, double wd) override;
 
  private:
   SGDOptions o_;

@@ -2,7 +2,11 @@
 // slack), each with an intrusive free list (the next pointer lives in the free block) behind a
 // tiny spinlock. Small blocks also go through a per-thread cache (no atomics at all: a hit is a
 // clz and a pop), flushed to the shared lists when the thread exits. Bytes on the shared lists
-// are capped; under AddressSanitizer every call goes straight to aligned new/delete.
+// are capped (default 256 MiB or $TAPEFLOW_CPU_CACHE_MB): a block that would pass the cap first
+// evicts blocks of the least recently used size classes. Blocks of 1 MiB and more come straight
+// from mmap and go back with munmap (malloc's growing mmap threshold would otherwise keep freed
+// large blocks in its heap, resident). Under AddressSanitizer every call goes straight to the
+// system. Statistics: live bytes, cached bytes, blocks obtained from the system.
 #include "backends/cpu/allocator.h"
 
 #include <atomic>
@@ -10,6 +14,9 @@
 #include <cstdlib>
 #include <new>
 
+#include <sys/mman.h>
+
+#include "base/cpu.h"
 #include "base/error.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -33,8 +40,22 @@ namespace {
 constexpr size_t kAlign = 64;
 constexpr int kNumClasses = 240;
 
-void* system_allocate(size_t n) { return ::operator new(n, std::align_val_t{kAlign}, std::nothrow); }
-void system_free(void* p) { ::operator delete(p, std::align_val_t{kAlign}); }
+constexpr size_t kMmapMin = size_t(1) << 20;
+std::atomic<uint64_t> g_os_allocations{0};
+std::atomic<size_t> g_live{0};  // bytes (class sizes) of blocks handed out and not returned
+
+void* system_allocate(size_t n) {
+  g_os_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (n >= kMmapMin) {
+    void* p = mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+  }
+  return ::operator new(n, std::align_val_t{kAlign}, std::nothrow);
+}
+void system_free(void* p, size_t n) {
+  if (n >= kMmapMin) munmap(p, n);
+  else ::operator delete(p, std::align_val_t{kAlign});
+}
 
 // Class 0 holds blocks of 64 bytes; class c >= 1 holds (q + 1) << (e - 2) bytes with
 // e = 6 + (c - 1) / 4 and q = 4 + (c - 1) % 4: 80, 96, 112, 128, 160, 192, ...
@@ -66,11 +87,13 @@ size_t default_limit() {
     unsigned long long mb = std::strtoull(env, &end, 10);
     if (end != env && *end == '\0') return size_t(mb) << 20;
   }
-  return size_t(2) << 30;
+  return size_t(256) << 20;
 }
 
 struct Cache {
   FreeList lists[kNumClasses];
+  std::atomic<uint64_t> last_use[kNumClasses] = {};  // tick of the class's last shared-list use
+  std::atomic<uint64_t> tick{0};
   std::atomic<size_t> cached{0};
   std::atomic<size_t> limit{default_limit()};
 };
@@ -94,11 +117,20 @@ struct Cache {
 
 #if defined(TF_CPU_ASAN)
 
-void* cached_allocate(size_t nbytes) { return nbytes == 0 ? nullptr : allocate_or_fail(nbytes); }
-void cached_deallocate(void* p, size_t) { if (p) system_free(p); }
+void* cached_allocate(size_t nbytes) {
+  if (nbytes == 0) return nullptr;
+  void* p = allocate_or_fail(nbytes);
+  g_live.fetch_add(nbytes, std::memory_order_relaxed);
+  return p;
+}
+void cached_deallocate(void* p, size_t nbytes) {
+  if (!p) return;
+  g_live.fetch_sub(nbytes, std::memory_order_relaxed);
+  system_free(p, nbytes);
+}
 void empty_cache() {}
 size_t cached_bytes() { return 0; }
-void set_cache_limit(size_t) {}
+void set_cache_limit(size_t nbytes) { cache().limit.store(nbytes, std::memory_order_relaxed); }
 
 #else
 
@@ -144,6 +176,8 @@ thread_local LocalFlusher t_flusher;
 void* cached_allocate(size_t nbytes) {
   if (nbytes == 0) return nullptr;
   int c = size_class(nbytes);
+  size_t sz = class_size(c);
+  g_live.fetch_add(sz, std::memory_order_relaxed);
   if (c < kLocalClasses) {
     if (FreeBlock* b = t_local.head[c]) {
       t_local.head[c] = b->next;
@@ -158,15 +192,65 @@ void* cached_allocate(size_t nbytes) {
   if (b) fl.head = b->next;
   fl.unlock();
   if (b) {
-    k.cached.fetch_sub(class_size(c), std::memory_order_relaxed);
+    k.cached.fetch_sub(sz, std::memory_order_relaxed);
+    k.last_use[c].store(k.tick.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
     return b;
   }
-  return allocate_or_fail(class_size(c));
+  try {
+    return allocate_or_fail(sz);
+  } catch (...) {
+    g_live.fetch_sub(sz, std::memory_order_relaxed);
+    throw;
+  }
 }
+
+namespace {
+// Frees every block of class c on the shared list; returns the bytes freed.
+size_t drain_class(int c) {
+  Cache& k = cache();
+  FreeList& fl = k.lists[c];
+  fl.lock();
+  FreeBlock* b = fl.head;
+  fl.head = nullptr;
+  fl.unlock();
+  size_t freed = 0, sz = class_size(c);
+  while (b) {
+    FreeBlock* next = b->next;
+    system_free(b, sz);
+    k.cached.fetch_sub(sz, std::memory_order_relaxed);
+    freed += sz;
+    b = next;
+  }
+  return freed;
+}
+
+// Frees the cached blocks of the least recently used classes (never `keep`) until `need` more
+// bytes fit under the cap; false when they cannot.
+bool evict_for(size_t need, int keep) {
+  Cache& k = cache();
+  size_t limit = k.limit.load(std::memory_order_relaxed);
+  if (need > limit) return false;
+  while (k.cached.load(std::memory_order_relaxed) + need > limit) {
+    int victim = -1;
+    uint64_t oldest = UINT64_MAX;
+    for (int c = 0; c < kNumClasses; ++c) {
+      if (c == keep) continue;
+      FreeList& fl = k.lists[c];
+      if (!__atomic_load_n(&fl.head, __ATOMIC_RELAXED)) continue;
+      uint64_t t = k.last_use[c].load(std::memory_order_relaxed);
+      if (t < oldest) { oldest = t; victim = c; }
+    }
+    if (victim < 0) return false;
+    drain_class(victim);
+  }
+  return true;
+}
+}  // namespace
 
 void cached_deallocate(void* p, size_t nbytes) {
   if (!p) return;
   int c = size_class(nbytes);
+  g_live.fetch_sub(class_size(c), std::memory_order_relaxed);
   FreeBlock* b = static_cast<FreeBlock*>(p);
   if (c < kLocalClasses && t_local.count[c] < kLocalMaxBlocks) {
     if (!t_local.registered) {  // first use on this thread: arrange the flush at thread exit
@@ -180,11 +264,13 @@ void cached_deallocate(void* p, size_t nbytes) {
   }
   size_t sz = class_size(c);
   Cache& k = cache();
-  if (k.cached.load(std::memory_order_relaxed) + sz > k.limit.load(std::memory_order_relaxed)) {
-    system_free(p);
+  if (k.cached.load(std::memory_order_relaxed) + sz > k.limit.load(std::memory_order_relaxed) &&
+      !evict_for(sz, c)) {
+    system_free(p, sz);
     return;
   }
   k.cached.fetch_add(sz, std::memory_order_relaxed);
+  k.last_use[c].store(k.tick.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
   push_shared(c, b);
 }
 
@@ -193,32 +279,34 @@ void empty_cache() {
   for (int c = 0; c < kLocalClasses; ++c) {  // this thread's cache only
     while (FreeBlock* b = t_local.head[c]) {
       t_local.head[c] = b->next;
-      system_free(b);
+      system_free(b, class_size(c));
     }
     t_local.count[c] = 0;
   }
-  for (int c = 0; c < kNumClasses; ++c) {
-    FreeList& fl = k.lists[c];
-    fl.lock();
-    FreeBlock* b = fl.head;
-    fl.head = nullptr;
-    fl.unlock();
-    while (b) {
-      FreeBlock* next = b->next;
-      system_free(b);
-      k.cached.fetch_sub(class_size(c), std::memory_order_relaxed);
-      b = next;
-    }
-  }
+  for (int c = 0; c < kNumClasses; ++c) drain_class(c);
+  (void)k;
 }
 
 size_t cached_bytes() { return cache().cached.load(std::memory_order_relaxed); }
 
 void set_cache_limit(size_t nbytes) {
   cache().limit.store(nbytes, std::memory_order_relaxed);
-  if (cached_bytes() > nbytes) empty_cache();
+  if (cached_bytes() > nbytes && !evict_for(0, -1)) empty_cache();
 }
 
 #endif
 
+size_t cache_limit() { return cache().limit.load(std::memory_order_relaxed); }
+size_t live_bytes() { return g_live.load(std::memory_order_relaxed); }
+uint64_t os_allocations() { return g_os_allocations.load(std::memory_order_relaxed); }
+
 }  // namespace tapeflow::backend::cpu
+
+namespace tapeflow::cpu {
+void empty_cache() { backend::cpu::empty_cache(); }
+size_t memory_allocated() { return backend::cpu::live_bytes(); }
+size_t memory_reserved() { return backend::cpu::live_bytes() + backend::cpu::cached_bytes(); }
+void set_cache_limit(size_t nbytes) { backend::cpu::set_cache_limit(nbytes); }
+size_t cache_limit() { return backend::cpu::cache_limit(); }
+uint64_t os_allocations() { return backend::cpu::os_allocations(); }
+}  // namespace tapeflow::cpu

@@ -2,6 +2,10 @@
 // kernel family is chosen from cpuid (AVX-512 -> SkylakeX, AVX2+FMA -> Haswell) and exported
 // only for the duration of the dlopen call, so child processes see the user's environment.
 // A process that already has OpenBLAS loaded keeps whatever kernel it picked.
+// OpenBLAS runs single-threaded: OPENBLAS_NUM_THREADS=1 is exported for the dlopen too (unless the
+// user set it), so OpenBLAS starts no thread pool of its own, and openblas_set_num_threads(1)
+// follows the load. Large products are split over tapeflow's pool by gemm.cpp, which keeps one
+// thread budget (set_num_threads) and lets a host job system run them.
 #include "backends/cpu/blas.h"
 
 #include <dlfcn.h>
@@ -10,7 +14,6 @@
 #include <cstdlib>
 #include <mutex>
 
-#include "backends/cpu/parallel.h"
 #include "base/error.h"
 #include "base/runtime.h"
 
@@ -60,9 +63,13 @@ void load_locked() {
     setenv("OPENBLAS_CORETYPE", core, 1);
     exported = true;
   }
+  const char* user_threads = std::getenv("OPENBLAS_NUM_THREADS");
+  bool threads_exported = !(user_threads && *user_threads);
+  if (threads_exported) setenv("OPENBLAS_NUM_THREADS", "1", 1);
   void* handle = dlopen(kLibName, RTLD_NOW | RTLD_LOCAL);
   const char* err = handle ? nullptr : dlerror();
   if (exported) unsetenv("OPENBLAS_CORETYPE");
+  if (threads_exported) unsetenv("OPENBLAS_NUM_THREADS");
   if (!handle) fail("gemm: could not load OpenBLAS (", kLibName, "): ", err ? err : "unknown error");
   Api api;
   api.sgemm = symbol<decltype(api.sgemm)>(handle, "cblas_sgemm");
@@ -73,7 +80,7 @@ void load_locked() {
   api.get_corename = symbol<decltype(api.get_corename)>(handle, "openblas_get_corename");
   if (!api.sgemm || !api.dgemm || !api.sgemv || !api.dgemv)
     fail("gemm: could not load OpenBLAS (", kLibName, "): cblas_sgemm/dgemm/sgemv/dgemv not found");
-  if (api.set_num_threads) api.set_num_threads(pool_threads());
+  if (api.set_num_threads) api.set_num_threads(1);
   g_api = api;
   g_reason = why;
   g_loaded.store(true, std::memory_order_release);
@@ -89,9 +96,11 @@ const Api& api() {
   return g_api;
 }
 
-void sync_threads(int n) {
+void sync_threads(int) {
+  // OpenBLAS stays at one thread (gemm.cpp splits products over tapeflow's pool); re-assert it
+  // in case the process changed it behind tapeflow's back.
   std::lock_guard<std::mutex> lk(g_mutex);
-  if (g_loaded.load(std::memory_order_relaxed) && g_api.set_num_threads) g_api.set_num_threads(n);
+  if (g_loaded.load(std::memory_order_relaxed) && g_api.set_num_threads) g_api.set_num_threads(1);
 }
 
 std::string info() {

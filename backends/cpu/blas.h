@@ -20,7 +20,7 @@ struct Api {
 
 // Loads OpenBLAS on first call (thread-safe); throws tapeflow::Error when it cannot be loaded.
 const Api& api();
-// Keeps OpenBLAS's thread count equal to tapeflow's; a no-op until OpenBLAS is loaded.
+// Keeps OpenBLAS single-threaded (tapeflow's pool splits gemms); a no-op until it is loaded.
 void sync_threads(int n);
 // "Haswell (chosen: avx2+fma)" and the like; loads OpenBLAS.
 std::string info();

@@ -73,6 +73,10 @@ class CpuBackend final : public Backend {
   void softmax(const View& x, int axis, bool log, const View& out) override;
   void softmax_backward(const View& y, const View& gy, int axis, bool log,
                         const View& gx) override;
+
+  // optimizer.cpp
+  bool optimizer_step(const OptimizerStep& s, const View& param, const View& grad, const View* state,
+                      int nstate) override;
 };
 
 }  // namespace tapeflow::backend::cpu

@@ -1,7 +1,7 @@
 // CpuBackend::gemm: row-major, strided-batched C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b]
 // through OpenBLAS (loaded at run time, blas.cpp). Small matrices in a batch run in parallel on
-// tapeflow's pool (OpenBLAS keeps such sizes single-threaded); large ones go one by one with
-// OpenBLAS's own threads. A product with one row or one column (M == 1 or N == 1: batch-1
+// tapeflow's pool; a large one is split into blocks of rows (or columns) of C, each a
+// single-threaded OpenBLAS call on the pool (OpenBLAS never runs threads of its own: blas.cpp). A product with one row or one column (M == 1 or N == 1: batch-1
 // inference, matrix-vector) goes to gemv, since sgemm would pack the whole other matrix for it.
 // Degenerate sizes are handled here (K == 0: C = beta * C).
 #include <climits>
@@ -55,14 +55,29 @@ void run_gemm(Fn fn, Gv gv, bool ta, bool tb, int64_t M, int64_t N, int64_t K, d
     for (int64_t b = 0; b < batch; ++b) scale_c(C + b * sc, M, N, ldc, T(beta));
     return;
   }
-  auto one = [&](int64_t b) {
-    if (M == 1 || N == 1) return run_gemv(gv, ta, tb, M, N, K, T(alpha), A + b * sa, lda,
-                                          B + b * sb, ldb, T(beta), C + b * sc, ldc);
-    fn(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, blasint(M),
-       blasint(N), blasint(K), T(alpha), A + b * sa, blasint(lda), B + b * sb, blasint(ldb),
-       T(beta), C + b * sc, blasint(ldc));
+  // Rows [r0, r1) and columns [c0, c1) of C of matrix b.
+  auto block = [&](int64_t b, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    const T* a = A + b * sa + (ta ? r0 : r0 * lda);
+    const T* bb = B + b * sb + (tb ? c0 * ldb : c0);
+    T* c = C + b * sc + r0 * ldc + c0;
+    int64_t m = r1 - r0, n = c1 - c0;
+    if (m == 1 || n == 1) return run_gemv(gv, ta, tb, m, n, K, T(alpha), a, lda, bb, ldb, T(beta), c, ldc);
+    fn(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, blasint(m),
+       blasint(n), blasint(K), T(alpha), a, blasint(lda), bb, blasint(ldb), T(beta), c, blasint(ldc));
   };
   double work = double(M) * double(N) * double(K);
+  auto one = [&](int64_t b) {
+    if (M == 1 || N == 1 || work <= kSingleThreadWork) return block(b, 0, M, 0, N);
+    // Split the longer side of C into blocks of at least kSingleThreadWork (multiples of 16).
+    bool rows = M >= N;
+    int64_t len = rows ? M : N, other = rows ? N : M;
+    int64_t grain = int64_t(kSingleThreadWork / (double(other) * double(K))) + 1;
+    grain = (grain + 15) / 16 * 16;
+    parallel_for(0, len, grain, [&](int64_t i0, int64_t i1) {
+      if (rows) block(b, i0, i1, 0, N);
+      else block(b, 0, M, i0, i1);
+    });
+  };
   if (batch > 1 && sc != 0 && work <= kSingleThreadWork) {
     int64_t grain = int64_t(1 + 32768.0 / work);
     parallel_for(0, batch, grain, [&](int64_t b0, int64_t b1) {

@@ -1,7 +1,10 @@
 // The persistent thread pool of the CPU backend and the process-wide thread count
 // (base/runtime.h). One parallel region runs at a time: a job is published as one atomic word
 // (sequence number + chunk count), so a worker never reads the job of a region it is not part
-// of. Workers spin briefly after a job (back-to-back small ops stay cheap), then sleep on a futex.
+// of. Chunks are claimed from one atomic word by the caller and the workers alike (a worker that
+// is descheduled, e.g. beside a busy inference thread, no longer stalls the region). Workers
+// spin briefly after a job (back-to-back small ops stay cheap), then sleep on a futex. While a
+// host job system is set (base/runtime.h), regions run on it instead of on the pool.
 #include "backends/cpu/parallel.h"
 
 #include <pthread.h>
@@ -62,11 +65,12 @@ class Pool {
   void run(int64_t begin, int64_t end, int nchunks, ChunkFn fn, void* ctx) {
     fn_ = fn; ctx_ = ctx; begin_ = begin; end_ = end; nchunks_ = nchunks;
     error_ = nullptr;
-    pending_.store(nchunks - 1, std::memory_order_relaxed);
-    uint64_t seq = (word_.load(std::memory_order_relaxed) >> 32) + 1;
+    pending_.store(nchunks, std::memory_order_relaxed);
+    uint64_t seq = ((word_.load(std::memory_order_relaxed) >> 32) + 1) & 0xffffffffu;
+    claim_.store((seq << 32) | (uint64_t(nchunks) << 16), std::memory_order_release);
     word_.store((seq << 32) | uint64_t(nchunks), std::memory_order_release);
     word_.notify_all();
-    run_chunk(0);
+    work(seq);  // the caller claims chunks too: a worker that is slow to wake costs nothing
     spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
     for (int v; (v = pending_.load(std::memory_order_acquire)) != 0;) pending_.wait(v);
     if (error_) std::rethrow_exception(error_);
@@ -86,6 +90,24 @@ class Pool {
     t_in_region = false;
   }
 
+  // Claims and runs chunks of region `seq` until none is left. The claim word holds the region's
+  // sequence number, chunk count and next chunk, so a thread that wakes late for a finished
+  // region can never claim a chunk of the next one. Chunk boundaries are fixed by the index:
+  // results do not depend on which thread runs a chunk.
+  void work(uint64_t seq) {
+    for (;;) {
+      uint64_t c = claim_.load(std::memory_order_acquire);
+      int idx;
+      do {
+        if ((c >> 32) != seq) return;
+        idx = int(c & 0xffffu);
+        if (idx >= int((c >> 16) & 0xffffu)) return;
+      } while (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire));
+      run_chunk(idx);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+    }
+  }
+
   void worker_main(int index) {
     uint64_t seen = 0;  // the word at construction: a job published before this thread runs still counts
     for (;;) {
@@ -95,15 +117,15 @@ class Pool {
       seen = w;
       if (stop_.load(std::memory_order_relaxed)) return;
       if (index >= int(w & 0xffffffffu)) continue;  // not part of this region
-      run_chunk(index);
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+      work(w >> 32);
     }
   }
 
   int threads_;
   std::vector<std::thread> workers_;
-  std::atomic<uint64_t> word_{0};  // (sequence << 32) | chunk count of the current region
-  std::atomic<int> pending_{0};    // worker chunks not finished yet
+  std::atomic<uint64_t> word_{0};   // (sequence << 32) | chunk count of the current region
+  std::atomic<uint64_t> claim_{0};  // (sequence << 32) | (chunk count << 16) | next chunk
+  std::atomic<int> pending_{0};     // chunks not finished yet
   std::atomic<bool> stop_{false};
   ChunkFn fn_ = nullptr;
   void* ctx_ = nullptr;
@@ -121,6 +143,44 @@ std::mutex& run_mutex() {
 }
 Pool* g_pool = nullptr;
 std::atomic<int> g_threads{0};
+std::atomic<JobSystem*> g_job_system{nullptr};
+
+// A region on the host's job system (see base/runtime.h).
+struct HostRegion {
+  ChunkFn fn;
+  void* ctx;
+  int64_t begin, end;
+  int nchunks;
+  std::mutex error_mutex;
+  std::exception_ptr error;
+};
+void host_chunk(void* p, int i) {
+  auto& r = *static_cast<HostRegion*>(p);
+  int64_t range = r.end - r.begin;
+  int64_t b = r.begin + range * i / r.nchunks, e = r.begin + range * (i + 1) / r.nchunks;
+  bool outer = t_in_region;
+  t_in_region = true;
+  try {
+    r.fn(r.ctx, b, e);
+  } catch (...) {
+    std::lock_guard<std::mutex> lk(r.error_mutex);
+    if (!r.error) r.error = std::current_exception();
+  }
+  t_in_region = outer;
+}
+void run_on_host(JobSystem& js, int64_t begin, int64_t end, int64_t grain, ChunkFn fn, void* ctx) {
+  int64_t n = (end - begin) / grain;
+  int conc = js.concurrency();
+  int nchunks = int(n < conc ? n : conc);
+  if (nchunks > 0xffff) nchunks = 0xffff;
+  if (nchunks <= 1) {
+    fn(ctx, begin, end);
+    return;
+  }
+  HostRegion r{fn, ctx, begin, end, nchunks, {}, nullptr};
+  js.run(nchunks, host_chunk, &r);
+  if (r.error) std::rethrow_exception(r.error);
+}
 
 int default_threads() {
   if (const char* env = std::getenv("TAPEFLOW_NUM_THREADS")) {
@@ -157,14 +217,24 @@ bool in_parallel_region() { return t_in_region; }
 int parallel_chunks(int64_t range, int64_t grain) {
   if (grain < 1) grain = 1;
   int64_t n = range / grain;
-  int threads = pool_threads();
+  JobSystem* js = g_job_system.load(std::memory_order_acquire);
+  int threads = js ? (js->concurrency() < 1 ? 1 : js->concurrency()) : pool_threads();
   return int(n < threads ? (n < 1 ? 1 : n) : threads);
 }
 
 void parallel_run(int64_t begin, int64_t end, int64_t grain, ChunkFn fn, void* ctx) {
   if (end <= begin) return;
+  if (grain < 1) grain = 1;
+  if (t_in_region) {
+    fn(ctx, begin, end);
+    return;
+  }
+  if (JobSystem* js = g_job_system.load(std::memory_order_acquire)) {
+    run_on_host(*js, begin, end, grain, fn, ctx);
+    return;
+  }
   int nchunks = parallel_chunks(end - begin, grain);
-  if (nchunks <= 1 || t_in_region) {
+  if (nchunks <= 1) {
     fn(ctx, begin, end);
     return;
   }
@@ -174,7 +244,16 @@ void parallel_run(int64_t begin, int64_t end, int64_t grain, ChunkFn fn, void* c
     return;
   }
   std::call_once(g_atfork_once, [] { pthread_atfork(nullptr, nullptr, after_fork_in_child); });
+  // The thread count only changes under run_mutex: read it again now that the lock is held.
+  // set_num_threads may have lowered it since nchunks was computed above, and a chunk without a
+  // worker would never finish (issue 17: the set_num_threads deadlock).
   int threads = pool_threads();
+  if (nchunks > threads) nchunks = threads;
+  if (nchunks > 0xffff) nchunks = 0xffff;  // the claim word's field
+  if (nchunks <= 1) {
+    fn(ctx, begin, end);
+    return;
+  }
   if (!g_pool || g_pool->threads() != threads) {
     delete g_pool;
     g_pool = nullptr;
@@ -202,5 +281,8 @@ void set_num_threads(int n) {
 }
 
 int get_num_threads() { return backend::cpu::pool_threads(); }
+
+void set_job_system(JobSystem* js) { backend::cpu::g_job_system.store(js, std::memory_order_release); }
+JobSystem* job_system() { return backend::cpu::g_job_system.load(std::memory_order_acquire); }
 
 }  // namespace tapeflow

@@ -286,4 +286,10 @@ void CudaBackend::lstm_gates_backward(const View& gates, const View& c, const Vi
   launch_lstm_gates_backward(gates, c, hc, ghc, ggates, gc, stream_);
 }
 
+bool CudaBackend::optimizer_step(const OptimizerStep& s, const View& param, const View& grad,
+                                 const View* state, int nstate) {
+  set_current();
+  return launch_optimizer_step(s, param, grad, state, nstate, stream_);
+}
+
 }  // namespace tapeflow::backend::cuda

@@ -64,6 +64,8 @@ class CudaBackend final : public Backend {
   void softmax(const View& x, int axis, bool log, const View& out) override;
   void softmax_backward(const View& y, const View& gy, int axis, bool log,
                         const View& gx) override;
+  bool optimizer_step(const OptimizerStep& s, const View& param, const View& grad, const View* state,
+                      int nstate) override;
 
   // norm.cu, sort.cu
   void batch_norm_stats(const View& x, const View& mean, const View& var) override;

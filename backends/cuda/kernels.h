@@ -36,6 +36,9 @@ void launch_cumsum(const View& x, int axis, const View& out, cudaStream_t stream
 void launch_softmax(const View& x, int axis, bool log, const View& out, cudaStream_t stream);
 void launch_softmax_backward(const View& y, const View& gy, int axis, bool log, const View& gx,
                              cudaStream_t stream);
+// optimizer.cu (false: no fused kernel for these views)
+bool launch_optimizer_step(const OptimizerStep& s, const View& param, const View& grad, const View* state,
+                           int nstate, cudaStream_t stream);
 // indexing.cu
 void launch_index_select(const View& x, int axis, const View& index, const View& out,
                          cudaStream_t stream);
