@@ -55,7 +55,7 @@ TEST_CASE("small_alloc: blocks of every class stay apart and are reused", "[tens
   small_free(nullptr, 16);  // a no-op, like free(nullptr)
 }
 
-TEST_CASE("small_alloc: blocks freed on other threads, also after their thread ended", "[tensor][alloc]") {
+TEST_CASE("small_alloc: blocks freed on other threads, also after their thread ended", "[tensor][alloc][threads]") {
   std::vector<Block> mine = make_blocks(7);
   std::vector<Block> theirs;
   std::thread t([&] {

@@ -174,7 +174,15 @@ void parallel_run(int64_t begin, int64_t end, int64_t grain, ChunkFn fn, void* c
     return;
   }
   std::call_once(g_atfork_once, [] { pthread_atfork(nullptr, nullptr, after_fork_in_child); });
+  // The thread count only changes under run_mutex: read it again now that the lock is held.
+  // set_num_threads may have lowered it since nchunks was computed above, and a chunk without a
+  // worker would never finish (issue 17: the set_num_threads deadlock).
   int threads = pool_threads();
+  if (nchunks > threads) nchunks = threads;
+  if (nchunks <= 1) {
+    fn(ctx, begin, end);
+    return;
+  }
   if (!g_pool || g_pool->threads() != threads) {
     delete g_pool;
     g_pool = nullptr;
