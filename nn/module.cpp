@@ -3,6 +3,7 @@
 #include "nn/module.h"
 
 #include <map>
+#include <mutex>
 
 #include "autograd/grad_mode.h"
 #include "data/safetensors.h"
@@ -16,12 +17,25 @@ Module::Module(std::string type_name, std::string base_name)
 
 Module::~Module() = default;
 
+namespace {
+// Guards output_shape_ across modules: one model may serve several inference threads at once.
+std::mutex& output_shape_mutex() {
+  static std::mutex m;
+  return m;
+}
+}  // namespace
+
 Tensor Module::operator()(const Tensor& x) {
   Tensor y = forward(x);
   Shape s = y.shape();
   if (s.size() > 0) s.erase(0);
-  output_shape_ = s;
-  has_output_shape_ = true;
+  // Written only when it changes, under a lock: concurrent calls on a shared model (inference
+  // threads) must not race on it (issue 17; ThreadSanitizer reported the plain write).
+  std::lock_guard<std::mutex> lk(output_shape_mutex());
+  if (!has_output_shape_ || output_shape_ != s) {
+    output_shape_ = s;
+    has_output_shape_ = true;
+  }
   return y;
 }
 
