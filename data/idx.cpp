@@ -187,14 +187,25 @@ Tensor read_idx(const std::string& path) {
   if (got < 4 * size_t(ndims))
     fail("read_idx: ", path, ": truncated header: expected ", 4 * ndims, " bytes of dims, got ", got);
   Shape shape;
-  uint64_t nbytes = 1;
+  // NOTE: 2^40 bytes is far past any real IDX file. The product of the non-zero dims is bounded,
+  // checked before each multiplication (a zero dim makes no data, but the other dims still set
+  // the strides; tests/fuzz/fuzz_idx found 0 x 2^19 x 2^16 x ... overflowing them).
+  constexpr uint64_t kMaxBytes = uint64_t(1) << 40;
+  uint64_t nonzero = 1;
+  bool empty = false;
   for (int i = 0; i < ndims; ++i) {
     uint32_t d = big_endian_u32(dims_raw + 4 * i);
     shape.push_back(d);
-    nbytes *= d;
-    // NOTE: 2^40 bytes is far past any real IDX file; it also keeps the product from overflowing.
-    if (nbytes > (uint64_t(1) << 40)) fail("read_idx: ", path, ": dims ", shape, "... are too large");
+    if (d == 0) {
+      empty = true;
+    } else if (nonzero > kMaxBytes / d) {
+      for (int j = i + 1; j < ndims; ++j) shape.push_back(big_endian_u32(dims_raw + 4 * j));
+      fail("read_idx: ", path, ": dims ", shape, " are too large (more than 2^40 elements)");
+    } else {
+      nonzero *= d;
+    }
   }
+  uint64_t nbytes = empty ? 0 : nonzero;
 
   std::vector<unsigned char> data = read_data(in, path, nbytes);
   return from_blob_copy(data.data(), shape, kUInt8);

@@ -165,6 +165,12 @@ TEST_CASE("read_idx rejects missing, malformed, truncated and oversized files", 
              Contains("truncated or corrupt gzip data"));
   // Dims whose product is absurd are refused before any allocation.
   CHECK_THAT(msg("huge", idx_bytes({0xFFFFFFFF, 0xFFFFFFFF}, {})), Contains("too large"));
+  // Also beside a zero dim (no data, but the strides would overflow; found by fuzz_idx).
+  CHECK_THAT(msg("huge0", idx_bytes({0, 1u << 19, 1u << 25, 1u << 20}, {})), Contains("too large"));
+  CHECK_THAT(msg("huge0b", idx_bytes({1024, 0, 3840, 0, 0, 32768, 1u << 31, 194}, {})), Contains("too large"));
+  // A product that wrapped to 0 in 64 bits read as an empty tensor.
+  CHECK_THAT(msg("wraps", idx_bytes({1u << 20, 1u << 20, 1u << 24}, {})),
+             Contains("dims (1048576, 1048576, 16777216) are too large"));
 }
 
 TEST_CASE("read_idx checks the declared size against the file before allocating it", "[data]") {
