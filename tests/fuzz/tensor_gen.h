@@ -24,7 +24,8 @@ constexpr int64_t kMaxPoolElems = 1 << 12;
 //  K4 signed overflow in integer element-wise ops and reductions; float-to-int casts out of range
 //  K5 integer division by zero (SIGFPE) and in-place true division of integer tensors
 //  K6 in-place op on a plain tensor whose operand requires grad (null AutogradMeta)
-//  K7 reference cycles that leak: y.mul_(y) with grad, a.set_grad(a), create_graph into a leaf
+//  K7 reference cycles that leak: y.mul_(y) with grad (also x.add_(log(x)): any in-place op on a
+//     tensor whose operand's graph saved it), a.set_grad(a), create_graph into a leaf
 //  K8 slice/narrow/split/chunk with sizes, starts, stops or steps near INT64_MAX (overflow in
 //     the bound arithmetic, e.g. chunk(INT64_MAX))
 //  K9 (found here, reported, not fixed on this branch: creation.cpp is being changed elsewhere)
