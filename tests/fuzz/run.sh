@@ -33,7 +33,7 @@ if [ ! -f "$build/build.ninja" ]; then
   launcher=""
   command -v ccache >/dev/null && launcher="ccache "
   CXX="$launcher$cxx" meson setup "$build" -Dcuda=disabled -Dfuzz=true -Dtests=false -Dsamples=false \
-    -Dbench=false -Ddefault_library=static -Doptimization=1 -Ddebug=true \
+    -Dbench=false -Ddefault_library=static -Dunity=on -Doptimization=1 -Ddebug=true \
     -Db_sanitize=address,undefined -Db_lundef=false || { echo "fuzz: 0 passed, 1 failed"; exit 1; }
 fi
 ninja -C "$build" || { echo "fuzz: 0 passed, 1 failed"; exit 1; }
