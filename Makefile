@@ -4,6 +4,9 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 CUDA_BUILD ?= build-cuda
 CUDA_CHECK_BUILD ?= build-cuda-check
+TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TIME  ?= 45
 CUDA       ?= disabled
 MESON_OPTS ?=
 DEMO_ARGS  ?=
@@ -11,13 +14,22 @@ DEMO_ARGS  ?=
 DEB_PACKAGES = meson ninja-build g++ pkg-config catch2 libopenblas-dev zlib1g-dev libpng-dev \
                dataset-fashion-mnist libopenmpi-dev openmpi-bin bc iproute2 valgrind python3 \
                libonnx-dev libprotobuf-dev
+# Only for `make test-fuzz` / `make fuzz-onnx` (libFuzzer is in clang's runtime package, not
+# pulled in by clang).
+FUZZ_DEB_PACKAGES = clang libclang-rt-14-dev
 
-.PHONY: all deps build demo test test-unit test-capi test-install test-interactive test-distributed test-tensorboard test-onnx fuzz-onnx test-asan build-cuda check-cuda-build bench-size clean
+.PHONY: all deps deps-fuzz install-debs build demo test test-unit test-capi test-install test-interactive test-distributed test-tensorboard test-onnx fuzz-onnx test-asan test-tsan test-fuzz build-cuda check-cuda-build bench-size clean
 
 all: build
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@$(MAKE) --no-print-directory install-debs PACKAGES="$(DEB_PACKAGES)"
+
+deps-fuzz: deps
+	@$(MAKE) --no-print-directory install-debs PACKAGES="$(FUZZ_DEB_PACKAGES)"
+
+install-debs:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -71,8 +83,8 @@ test-onnx: build
 
 # libFuzzer on the ONNX loader for FUZZ_SECONDS (CI runs it for 60 s; not part of `make test`).
 FUZZ_SECONDS ?= 60
-fuzz-onnx: build
-	tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
+fuzz-onnx: build deps-fuzz
+	tests/fuzz/run_onnx.sh $(BUILD) $(FUZZ_SECONDS)
 
 bench-size: build
 	bench/compile_size.sh $(BUILD)
@@ -87,6 +99,23 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  $(ASAN_BUILD)/tests/tapeflow_tests "~[slow]"
+
+# The threaded tests ("[threads]": set_num_threads while other threads compute, shared inference,
+# trainer beside inference, cross-thread frees) under ThreadSanitizer, in a build of their own.
+# OpenBLAS is not instrumented: tests/tsan.supp silences its internals only.
+$(TSAN_BUILD)/build.ninja:
+	meson setup $(TSAN_BUILD) -Dcuda=disabled -Dsamples=false -Dbench=false -Dbuildtype=debug \
+	  -Doptimization=1 -Dunity=on -Ddefault_library=shared -Db_sanitize=thread -Db_lundef=false $(MESON_OPTS)
+
+test-tsan: deps $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD) tests/tapeflow_tests
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+	  $(TSAN_BUILD)/tests/tapeflow_tests "[threads]"
+
+# The libFuzzer targets of tests/fuzz (clang, ASan+UBSan), FUZZ_TIME seconds each from the seed
+# corpus in tests/fuzz/corpus; a crash fails and leaves its reproducer in $(FUZZ_BUILD)/artifacts.
+test-fuzz: deps-fuzz
+	FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run.sh $(FUZZ_BUILD)
 
 # Builds the library with the CUDA backend (needs nvcc and cuBLAS; no GPU needed to build).
 $(CUDA_BUILD)/build.ninja:
@@ -106,4 +135,4 @@ check-cuda-build: deps $(CUDA_CHECK_BUILD)/build.ninja
 	ninja -C $(CUDA_CHECK_BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(CUDA_BUILD) $(CUDA_CHECK_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CUDA_BUILD) $(CUDA_CHECK_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

@@ -8,8 +8,16 @@
 namespace tapeflow::detail {
 namespace {
 
+// AddressSanitizer must see every free (GCC defines __SANITIZE_ADDRESS__, clang has the feature).
 #if defined(__SANITIZE_ADDRESS__)
-constexpr bool kPooled = false;  // AddressSanitizer must see every free
+#define TF_SMALL_ALLOC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TF_SMALL_ALLOC_ASAN 1
+#endif
+#endif
+#if defined(TF_SMALL_ALLOC_ASAN)
+constexpr bool kPooled = false;
 #else
 constexpr bool kPooled = true;
 #endif

@@ -4,6 +4,7 @@
 // Every problem (missing file, bad magic, truncation, trailing bytes) names the path.
 #include "data/idx.h"
 
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <new>
 #include <vector>
 
 #include "tensor/creation.h"
@@ -77,6 +79,15 @@ class ByteStream {
     }
   }
   bool gzipped() const { return gzipped_; }
+  // The bytes left in a plain regular file, or -1 when unknown (gzip, pipes, devices).
+  int64_t remaining_size() const {
+    if (!file_) return -1;
+    struct stat st;
+    if (fstat(fileno(file_), &st) != 0 || !S_ISREG(st.st_mode)) return -1;
+    off_t pos = ftello(file_);
+    if (pos < 0 || pos > st.st_size) return -1;
+    return int64_t(st.st_size - pos);
+  }
 
  private:
   void check_gz() {
@@ -117,6 +128,41 @@ std::string find_file(const std::string& dir, const std::string& name) {
   fail("load_mnist: ", dir, ": neither ", name, ".gz nor ", name, " found");
 }
 
+// Reads exactly nbytes of data and checks that nothing follows. Memory follows the data that is
+// really there, never the size the header declares (issue 17: a 16-byte file declaring 1 GiB
+// must not cost 1 GiB): a plain file's size is checked before anything is allocated, a gzip
+// stream (whose size is unknown until its end) is read in pieces that grow with what arrived.
+std::vector<unsigned char> read_data(ByteStream& in, const std::string& path, uint64_t nbytes) {
+  auto truncated = [&](uint64_t got) {
+    fail("read_idx: ", path, ": truncated: expected ", nbytes, " bytes of data, got ", got);
+  };
+  auto trailing = [&](uint64_t extra) {
+    fail("read_idx: ", path, ": trailing garbage: ", extra, " bytes after the expected ", nbytes,
+         " bytes of data");
+  };
+  int64_t known = in.remaining_size();
+  if (known >= 0 && uint64_t(known) < nbytes) truncated(uint64_t(known));
+  if (known >= 0 && uint64_t(known) > nbytes) trailing(uint64_t(known) - nbytes);
+  std::vector<unsigned char> data;
+  try {
+    constexpr uint64_t kFirstPiece = uint64_t(1) << 20;
+    uint64_t have = 0;
+    while (have < nbytes) {
+      // A known size is trusted (it was just checked); otherwise the buffer at most doubles.
+      uint64_t want = known >= 0 ? nbytes : std::min(nbytes, std::max(kFirstPiece, 2 * have));
+      data.resize(size_t(want));
+      size_t got = in.read(data.data() + have, size_t(want - have));
+      have += got;
+      if (have < want) truncated(have);
+    }
+  } catch (const std::bad_alloc&) {
+    fail("read_idx: ", path, ": out of memory reading ", nbytes, " bytes of data");
+  }
+  uint64_t extra = in.count_rest();
+  if (extra > 0) trailing(extra);
+  return data;
+}
+
 }  // namespace
 
 Tensor read_idx(const std::string& path) {
@@ -141,23 +187,27 @@ Tensor read_idx(const std::string& path) {
   if (got < 4 * size_t(ndims))
     fail("read_idx: ", path, ": truncated header: expected ", 4 * ndims, " bytes of dims, got ", got);
   Shape shape;
-  uint64_t nbytes = 1;
+  // NOTE: 2^40 bytes is far past any real IDX file. The product of the non-zero dims is bounded,
+  // checked before each multiplication (a zero dim makes no data, but the other dims still set
+  // the strides; tests/fuzz/fuzz_idx found 0 x 2^19 x 2^16 x ... overflowing them).
+  constexpr uint64_t kMaxBytes = uint64_t(1) << 40;
+  uint64_t nonzero = 1;
+  bool empty = false;
   for (int i = 0; i < ndims; ++i) {
     uint32_t d = big_endian_u32(dims_raw + 4 * i);
     shape.push_back(d);
-    nbytes *= d;
-    // NOTE: 2^40 bytes is far past any real IDX file; it also keeps the product from overflowing.
-    if (nbytes > (uint64_t(1) << 40)) fail("read_idx: ", path, ": dims ", shape, "... are too large");
+    if (d == 0) {
+      empty = true;
+    } else if (nonzero > kMaxBytes / d) {
+      for (int j = i + 1; j < ndims; ++j) shape.push_back(big_endian_u32(dims_raw + 4 * j));
+      fail("read_idx: ", path, ": dims ", shape, " are too large (more than 2^40 elements)");
+    } else {
+      nonzero *= d;
+    }
   }
+  uint64_t nbytes = empty ? 0 : nonzero;
 
-  std::vector<unsigned char> data(nbytes);
-  got = in.read(data.data(), nbytes);
-  if (got < nbytes)
-    fail("read_idx: ", path, ": truncated: expected ", nbytes, " bytes of data, got ", got);
-  uint64_t extra = in.count_rest();
-  if (extra > 0)
-    fail("read_idx: ", path, ": trailing garbage: ", extra, " bytes after the expected ", nbytes,
-         " bytes of data");
+  std::vector<unsigned char> data = read_data(in, path, nbytes);
   return from_blob_copy(data.data(), shape, kUInt8);
 }
 

@@ -113,7 +113,7 @@ class Parser {
       skip_ws();
       expect(':');
       skip_ws();
-      v.members.emplace_back(std::move(key), parse_value(depth + 1));
+      v.members.push_back(Member{std::move(key), parse_value(depth + 1)});
       skip_ws();
       if (peek() == ',') { ++pos_; continue; }
       if (peek() == '}') { ++pos_; return v; }

@@ -10,17 +10,26 @@
 
 namespace tapeflow::data::json {
 
+struct Member;
+
 struct Value {
   enum class Kind { Object, Array, String, Integer } kind = Kind::Object;
   std::string str;                                     // String
   int64_t integer = 0;                                 // Integer
   std::vector<Value> items;                            // Array
-  std::vector<std::pair<std::string, Value>> members;  // Object, in file order
+  std::vector<Member> members;                         // Object, in file order
 
   bool is_object() const { return kind == Kind::Object; }
   bool is_array() const { return kind == Kind::Array; }
   bool is_string() const { return kind == Kind::String; }
   bool is_integer() const { return kind == Kind::Integer; }
+};
+
+// One object member. Not a std::pair: a pair of the still incomplete Value inside Value does not
+// compile with clang and libstdc++ 12 (std::vector of an incomplete type is allowed, pair is not).
+struct Member {
+  std::string first;  // the key
+  Value second;       // the value
 };
 
 // True when s is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).

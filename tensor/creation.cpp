@@ -71,7 +71,7 @@ Tensor tensor(std::initializer_list<float> values, Options o) {
   Tensor t = from_vector(std::vector<float>(values));
   return finish(cast_raw(t, o.dtype_given ? o.dtype : kFloat32).to(o.device), o);
 }
-Tensor tensor(std::initializer_list<std::initializer_list<float>> rows, Options o) {
+Tensor detail::tensor_rows_float(std::initializer_list<std::initializer_list<float>> rows, Options o) {
   return from_lists(rows, o, kFloat32);
 }
 Tensor tensor(std::initializer_list<double> values, Options o) {

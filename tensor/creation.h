@@ -25,8 +25,17 @@ struct Options {
 // From C++ literals: tensor({1, 2, 3}) and tensor({{1, 2}, {3, 4}}) give float32 unless opts
 // names a dtype; tensor({...}, opts) with double literals and no dtype gives float64.
 // NOTE: a single-column nested list ({{1.f}, {2.f}}) is ambiguous in C++: use reshape.
+// The nested float form is a template only so that clang, which ranks the float and double
+// nested lists alike, prefers the double form when opts is given (GCC picks by the literals):
+// with clang, tensor({{1.f}}, opts) and no dtype in opts gives float64.
 Tensor tensor(std::initializer_list<float> values, Options opts = {});
-Tensor tensor(std::initializer_list<std::initializer_list<float>> rows, Options opts = {});
+namespace detail {
+Tensor tensor_rows_float(std::initializer_list<std::initializer_list<float>> rows, Options opts);
+}
+template <class = void>
+Tensor tensor(std::initializer_list<std::initializer_list<float>> rows, Options opts = {}) {
+  return detail::tensor_rows_float(rows, opts);
+}
 Tensor tensor(std::initializer_list<double> values, Options opts);
 Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, Options opts);
 template <ElementType T>

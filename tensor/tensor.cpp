@@ -70,7 +70,10 @@ Tensor make_view_of(const Tensor& base, const Shape& shape, const Strides& strid
 backend::View view_of(const Tensor& t) {
   backend::View v;
   const TensorImpl* im = t.impl();
-  v.data = static_cast<char*>(im->storage->data) + im->offset * (int64_t)dtype_size(im->dtype);
+  // An empty storage has no data: a view of it with an offset (a slice of a (0, 4) tensor) must
+  // not add the offset to the null pointer (undefined; found by tests/fuzz/fuzz_tensor_ops).
+  char* base = static_cast<char*>(im->storage->data);
+  v.data = base ? base + im->offset * (int64_t)dtype_size(im->dtype) : nullptr;
   v.dtype = im->dtype;
   v.rank = im->shape.size();
   for (int i = 0; i < v.rank; ++i) {
@@ -184,7 +187,8 @@ bool Tensor::is_contiguous() const {
 
 void* Tensor::raw_data() const {
   check_defined("raw_data", *this);
-  return static_cast<char*>(impl_->storage->data) + impl_->offset * (int64_t)dtype_size(dtype());
+  char* base = static_cast<char*>(impl_->storage->data);
+  return base ? base + impl_->offset * (int64_t)dtype_size(dtype()) : nullptr;  // as view_of
 }
 
 template <ElementType T>

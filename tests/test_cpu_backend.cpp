@@ -18,6 +18,8 @@
 #include "backends/cpu/parallel.h"
 #include "base/runtime.h"
 #include "cpu_backend_views.h"
+#include "tensor/creation.h"
+#include "tensor/ops.h"
 
 namespace be = tapeflow::backend;
 using tapeflow::DType;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <vector>
 
@@ -164,6 +165,56 @@ TEST_CASE("read_idx rejects missing, malformed, truncated and oversized files", 
              Contains("truncated or corrupt gzip data"));
   // Dims whose product is absurd are refused before any allocation.
   CHECK_THAT(msg("huge", idx_bytes({0xFFFFFFFF, 0xFFFFFFFF}, {})), Contains("too large"));
+  // Also beside a zero dim (no data, but the strides would overflow; found by fuzz_idx).
+  CHECK_THAT(msg("huge0", idx_bytes({0, 1u << 19, 1u << 25, 1u << 20}, {})), Contains("too large"));
+  CHECK_THAT(msg("huge0b", idx_bytes({1024, 0, 3840, 0, 0, 32768, 1u << 31, 194}, {})), Contains("too large"));
+  // A product that wrapped to 0 in 64 bits read as an empty tensor.
+  CHECK_THAT(msg("wraps", idx_bytes({1u << 20, 1u << 20, 1u << 24}, {})),
+             Contains("dims (1048576, 1048576, 16777216) are too large"));
+}
+
+TEST_CASE("read_idx checks the declared size against the file before allocating it", "[data]") {
+  // Issue 17: a 16-byte file declaring 1 GiB took RSS to 1 GiB, one declaring 2^40 bytes threw
+  // std::bad_alloc. Now the size is checked first (plain) or memory follows the data (gzip).
+  TempDir dir;
+  auto max_rss_kb = [] {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return long(ru.ru_maxrss);
+  };
+  long before = max_rss_kb();
+  struct Case { std::string name; Bytes bytes; std::string expect; };
+  Bytes gib = idx_bytes({1024, 1024, 1024}, {});
+  REQUIRE(gib.size() == 16);
+  Bytes tib = idx_bytes({1u << 20, 1u << 20}, {1, 2, 3});
+  std::vector<Case> cases = {
+      {"gib", gib, "truncated: expected 1073741824 bytes of data, got 0"},
+      {"gib.gz", gzip_stored(gib), "truncated: expected 1073741824 bytes of data, got 0"},
+      {"tib", tib, "truncated: expected 1099511627776 bytes of data, got 3"},
+      {"tib.gz", gzip_stored(tib), "truncated: expected 1099511627776 bytes of data, got 3"},
+  };
+  // A gzip stream holding 3 MiB of a declared 1 GiB: read in growing pieces, then refused.
+  Bytes part = idx_bytes({1024, 1024, 1024}, pattern(3u << 20));
+  cases.push_back({"part.gz", gzip_stored(part), "truncated: expected 1073741824 bytes of data, got 3145728"});
+  for (const Case& c : cases) {
+    INFO(c.name);
+    write_file(dir / c.name, c.bytes);
+    try {
+      data::read_idx(dir / c.name);
+      FAIL("no exception");
+    } catch (const Error& e) {
+      CHECK_THAT(e.what(), StartsWith("read_idx: " + (dir / c.name) + ": ") && Contains(c.expect));
+    }  // anything else (std::bad_alloc) fails the test
+  }
+  CHECK(max_rss_kb() - before < 64 * 1024);  // kB; was > 1 GiB
+  // Trailing bytes of a plain file are found from its size too; the data itself is unchanged.
+  Bytes good = idx_bytes({2, 3}, pattern(6));
+  write_file(dir / "ok", good);
+  CHECK(labels_of(data::read_idx(dir / "ok").reshape({6})) == labels_of(from_blob_copy(pattern(6).data(), {6}, kUInt8)));
+  good.push_back(0);
+  write_file(dir / "plus1", good);
+  CHECK_THAT(error_of([&] { data::read_idx(dir / "plus1"); }),
+             Contains("trailing garbage: 1 bytes after the expected 6 bytes of data"));
 }
 
 TEST_CASE("load_mnist finds plain files and checks counts", "[data]") {

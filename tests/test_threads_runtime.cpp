@@ -122,7 +122,10 @@ TEST_CASE("set_num_threads from another thread while parallel ops run never dead
             if (h != 1) throw tf::Error("parallel_for visited an index " + std::to_string(h) + " times");
           double s = tf::sum(a + ones).item<double>();
           if (s != expect_sum) throw tf::Error("sum gave " + std::to_string(s));
-          if (r % 16 == 0) tf::matmul(a, ones);  // OpenBLAS's own threads, resized meanwhile
+          if (r % 16 == 0) {  // large enough for OpenBLAS's own threads, resized meanwhile
+            double m = tf::sum(tf::matmul(a.reshape({32, 128}), tf::ones({128, 96}, tf::kFloat64))).item<double>();
+            if (m != 96.0 * 4095.0 * 4096.0 / 2) throw tf::Error("matmul gave " + std::to_string(m));
+          }
           rounds.fetch_add(1, std::memory_order_relaxed);
         }
       });

@@ -263,3 +263,15 @@ TEST_CASE("views of views of integer and bool tensors", "[views]") {
   CHECK(ints(b.T().reshape({4})) == std::vector<int64_t>{1, 0, 0, 1});
   CHECK(b.unsqueeze(0).expand({3, 2, 2}).dtype() == kBool);
 }
+
+TEST_CASE("views with an offset into an empty tensor", "[views]") {
+  // The storage of an empty tensor has no data; its views must not offset the null pointer
+  // (undefined behaviour that clang's UBSan reports; found by tests/fuzz/fuzz_tensor_ops).
+  Tensor e = zeros({0, 4}).slice(1, 2);
+  CHECK(e.shape() == Shape{0, 2});
+  CHECK(e.astype(kInt32).shape() == Shape{0, 2});
+  CHECK(e.contiguous().numel() == 0);
+  CHECK((e + 1.0).shape() == Shape{0, 2});
+  CHECK(e.to_vector<float>().empty());
+  CHECK(zeros({3, 0}).select(0, 2).shape() == Shape{0});
+}

@@ -27,11 +27,25 @@ MetricSpec::MetricSpec(const std::string& name) : ptr(get_metric(name)) {}
 namespace {
 
 // Restores the training flag (and the output stream) when a call ends, even by an exception.
+bool all_in_mode(const Module& m, bool training) {
+  if (m.is_training() != training) return false;
+  for (const auto& [name, child] : m.named_children())
+    if (!all_in_mode(*child, training)) return false;
+  return true;
+}
+
+// Sets the mode only when some module differs: predict() on a model already in eval mode then
+// writes nothing, so several threads may call it on one shared model (issue 17).
 struct ModeGuard {
   Module& m;
-  bool was;
-  explicit ModeGuard(Module& mod, bool training) : m(mod), was(mod.is_training()) { m.train(training); }
-  ~ModeGuard() { m.train(was); }
+  bool was, set;
+  explicit ModeGuard(Module& mod, bool training)
+      : m(mod), was(mod.is_training()), set(!all_in_mode(mod, training)) {
+    if (set) m.train(training);
+  }
+  ~ModeGuard() {
+    if (set) m.train(was);
+  }
 };
 
 void check_xy(const char* op, const std::vector<Tensor>& xs, const Tensor& y) {

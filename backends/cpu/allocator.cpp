@@ -59,14 +59,14 @@ void system_free(void* p, size_t n) {
 
 // Class 0 holds blocks of 64 bytes; class c >= 1 holds (q + 1) << (e - 2) bytes with
 // e = 6 + (c - 1) / 4 and q = 4 + (c - 1) % 4: 80, 96, 112, 128, 160, 192, ...
-inline int size_class(size_t n) {
+[[maybe_unused]] inline int size_class(size_t n) {
   if (n <= 64) return 0;
   size_t v = n - 1;
   int e = 63 - __builtin_clzll(v);
   int q = int(v >> (e - 2));  // 4..7
   return 1 + 4 * (e - 6) + (q - 4);
 }
-inline size_t class_size(int c) {
+[[maybe_unused]] inline size_t class_size(int c) {
   if (c == 0) return 64;
   int e = 6 + (c - 1) / 4, q = 4 + (c - 1) % 4;
   return size_t(q + 1) << (e - 2);
