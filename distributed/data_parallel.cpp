@@ -20,6 +20,11 @@ struct DataParallel::Bucket {
   int64_t numel = 0;             // parameters only; the flags follow
   DType dtype = kFloat32;
   Device device = Device::cpu();
+  // This round (between two syncs): how many gradients are complete, and the all-reduce.
+  size_t ready = 0;
+  bool launched = false, stale = false;
+  Tensor flat;
+  PendingReduce pending;
 };
 
 DataParallel::DataParallel(std::shared_ptr<nn::Module> module, DataParallelOptions options)
@@ -47,9 +52,15 @@ DataParallel::DataParallel(std::shared_ptr<nn::Module> module, DataParallelOptio
            " elements, or other names/shapes): every rank must build the same model");
   if (options_.broadcast_state) broadcast_state(0);
   build_buckets();
+  if (options_.overlap)
+    for (size_t b = 0; b < buckets_.size(); ++b)
+      for (Tensor& p : buckets_[b].params)
+        hooks_.push_back(p.register_post_accumulate_grad_hook([this, b](const Tensor&) { on_grad_ready(b); }));
 }
 
-DataParallel::~DataParallel() = default;
+DataParallel::~DataParallel() {
+  for (auto& h : hooks_) h.remove();
+}
 
 void DataParallel::broadcast_state(int root) {
   NoGradGuard no_grad;
@@ -82,38 +93,68 @@ void DataParallel::build_buckets() {
 
 size_t DataParallel::bucket_count() const { return buckets_.size(); }
 
+// A parameter's gradient is complete for this backward: start every bucket, in index order,
+// whose gradients all are (the same order on every rank, as MPI's collectives require).
+void DataParallel::on_grad_ready(size_t b) {
+  if (no_sync_) return;
+  Bucket& bucket = buckets_[b];
+  if (bucket.launched) {  // a second backward before sync_gradients(): resend at sync
+    bucket.stale = true;
+    return;
+  }
+  if (++bucket.ready < bucket.params.size()) return;
+  while (next_launch_ < buckets_.size() && !buckets_[next_launch_].launched &&
+         buckets_[next_launch_].ready >= buckets_[next_launch_].params.size()) {
+    launch(next_launch_++);
+    ++started_early_;
+  }
+}
+
+void DataParallel::launch(size_t b) {
+  NoGradGuard no_grad;
+  Bucket& bucket = buckets_[b];
+  Tensor flat = zeros({bucket.numel + (int64_t)bucket.params.size()}, Options(bucket.dtype, bucket.device));
+  for (size_t i = 0; i < bucket.params.size(); ++i) {
+    Tensor g = bucket.params[i].grad();
+    if (!g.defined()) continue;
+    flat.narrow(0, bucket.offsets[i], bucket.params[i].numel()).copy_(g.reshape({-1}));
+    flat.narrow(0, bucket.numel + (int64_t)i, 1).fill_(1.0);
+  }
+  bucket.flat = flat;
+  bucket.pending = all_reduce_async(bucket.flat, ReduceOp::Mean);
+  bucket.launched = true;
+}
+
 void DataParallel::sync_gradients() {
   if (no_sync_) return;
   NoGradGuard no_grad;
   auto start = std::chrono::steady_clock::now();
-  std::vector<Tensor> flats;
-  std::vector<PendingReduce> pending;
-  flats.reserve(buckets_.size());
-  pending.reserve(buckets_.size());
-  for (Bucket& b : buckets_) {
-    Tensor flat = zeros({b.numel + (int64_t)b.params.size()}, Options(b.dtype, b.device));
-    for (size_t i = 0; i < b.params.size(); ++i) {
-      Tensor g = b.params[i].grad();
-      if (!g.defined()) continue;
-      flat.narrow(0, b.offsets[i], b.params[i].numel()).copy_(g.reshape({-1}));
-      flat.narrow(0, b.numel + (int64_t)i, 1).fill_(1.0);
-    }
-    flats.push_back(flat);
-    pending.push_back(all_reduce_async(flats.back(), ReduceOp::Mean));
-  }
   for (size_t k = 0; k < buckets_.size(); ++k) {
-    pending[k].wait();
     Bucket& b = buckets_[k];
-    Tensor flags = flats[k].narrow(0, b.numel, (int64_t)b.params.size()).astype(kFloat64).contiguous();
+    if (b.launched && b.stale) {  // its gradients changed after it was sent
+      b.pending.wait();
+      b.launched = false;
+    }
+    if (!b.launched) launch(k);
+  }
+  for (Bucket& b : buckets_) {
+    b.pending.wait();
+    Tensor flags = b.flat.narrow(0, b.numel, (int64_t)b.params.size()).astype(kFloat64).contiguous();
     auto have = flags.to_vector<double>();
     for (size_t i = 0; i < b.params.size(); ++i) {
       if (!(have[i] > 0)) continue;  // no rank has a gradient for it: leave it without one
-      Tensor avg = flats[k].narrow(0, b.offsets[i], b.params[i].numel()).reshape(b.params[i].shape());
+      Tensor avg = b.flat.narrow(0, b.offsets[i], b.params[i].numel()).reshape(b.params[i].shape());
       Tensor g = b.params[i].grad();
       if (g.defined()) g.copy_(avg);
       else b.params[i].set_grad(avg.clone());
     }
+    b.ready = 0;
+    b.launched = b.stale = false;
+    b.flat = Tensor();
   }
+  last_started_early_ = started_early_;
+  started_early_ = 0;
+  next_launch_ = 0;
   last_wait_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 

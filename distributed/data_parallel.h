@@ -10,11 +10,15 @@
 //     opt.step();
 //   }
 //
-// Gradients travel in buckets of about bucket_cap_mb (25 MB by default), every bucket's
-// all-reduce in flight at once. A parameter that got no gradient on a rank (unused in its
-// forward) counts as zeros there; one that got none on any rank keeps no gradient. Inside a
-// no_sync() scope sync_gradients() does nothing, so gradients accumulate locally; the first
-// sync after it averages the sums (gradient accumulation).
+// Gradients travel in buckets of about bucket_cap_mb (25 MB by default), in reverse order of
+// registration (about the order backward produces them). A hook on every parameter (its
+// post-accumulate-grad hook) notes when its gradient is complete; as soon as a bucket is
+// complete, its all-reduce starts, while backward goes on computing the next buckets'
+// gradients (buckets start in index order on every rank, as MPI requires). sync_gradients()
+// starts what is left, waits for all and writes the averages back. A parameter that got no
+// gradient on a rank (unused in its forward) counts as zeros there; one that got none on any
+// rank keeps no gradient. Inside a no_sync() scope nothing is sent, so gradients accumulate
+// locally; the first sync after it averages the sums (gradient accumulation).
 #pragma once
 #include <memory>
 #include <vector>
@@ -28,7 +32,9 @@ struct DataParallelOptions {
   double bucket_cap_mb = 25.0;
   bool broadcast_state = true;  // rank 0's parameters and buffers to every rank at construction
   DataParallelOptions& with_bucket_cap_mb(double mb) { bucket_cap_mb = mb; return *this; }
+  bool overlap = true;  // start buckets during backward (parameter hooks); false: all at sync
   DataParallelOptions& with_broadcast_state(bool b) { broadcast_state = b; return *this; }
+  DataParallelOptions& with_overlap(bool b) { overlap = b; return *this; }
 };
 
 class DataParallel {
@@ -59,17 +65,23 @@ class DataParallel {
   NoSync no_sync() { return NoSync(*this); }  // auto guard = ddp.no_sync();
 
   size_t bucket_count() const;
+  // Buckets whose all-reduce started during the last backward, before sync_gradients().
+  size_t buckets_started_early() const { return last_started_early_; }
   // Seconds the last sync_gradients() spent waiting for the all-reduces (for benchmarks).
   double last_wait_seconds() const { return last_wait_s_; }
 
  private:
   struct Bucket;
   void build_buckets();
+  void on_grad_ready(size_t bucket);
+  void launch(size_t bucket);
   std::shared_ptr<nn::Module> module_;
   DataParallelOptions options_;
   std::vector<Bucket> buckets_;
   bool no_sync_ = false;
   double last_wait_s_ = 0;
+  size_t next_launch_ = 0, started_early_ = 0, last_started_early_ = 0;
+  std::vector<RemovableHandle> hooks_;
 };
 
 }  // namespace tapeflow::distributed

@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   if (ref) ref_opt = std::make_unique<tf::optim::SGD>(ref->parameters(), sgd);
   int fail_step = arg.empty() || mode == "equivalence" || mode == "accumulate" ? -1 : std::atoi(arg.c_str());
 
+  size_t early = 0;  // buckets whose all-reduce started during the first backward
   for (int step = 0; step < 20; ++step) {
     if (r == 1 && step == fail_step) {
       if (mode == "die-at") std::raise(SIGKILL);
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
       l.backward();
     }
     ddp.sync_gradients();
+    if (step == 0) early = ddp.buckets_started_early();
     opt.step();
     if (ref) {
       ref_opt->zero_grad();
@@ -103,6 +105,11 @@ int main(int argc, char** argv) {
     std::printf("%s %s: max relative difference to 1 process x batch 64 after 20 steps: %.3g (tolerance %.0g) %s\n",
                 mode.c_str(), dtype == tf::kFloat64 ? "float64" : "float32", worst, tol, ok ? "ok" : "FAIL");
     rc = ok ? 0 : 1;
+  }
+  if (r == 0 && mode == "equivalence") {
+    bool ok = early > 0;
+    std::printf("buckets started during backward (overlap): %zu of %zu %s\n", early, ddp.bucket_count(), ok ? "ok" : "FAIL");
+    if (!ok) rc = 1;
   }
   // Every rank holds the same parameters.
   tf::Tensor flat = tf::concat([&] { std::vector<tf::Tensor> v; for (auto& p : model->parameters()) v.push_back(p.detach().reshape({-1})); return v; }(), 0);
