@@ -54,6 +54,10 @@ class Callback {
   virtual void on_epoch_end(int /*epoch*/, Logs&) {}  // may add entries (e.g. "lr")
   virtual void on_train_batch_begin(int /*batch*/, const Logs&) {}
   virtual void on_train_batch_end(int /*batch*/, const Logs&) {}
+  // Under fit(..., with_distributed(true)) only rank 0 runs callbacks that write files or print
+  // (CSVLogger, ModelCheckpoint, TensorBoard); the others run on every rank (they see the same,
+  // rank-averaged logs, so EarlyStopping decides alike everywhere).
+  virtual bool rank_zero_only() const { return false; }
 
  private:
   Model* model_ = nullptr;
@@ -106,6 +110,7 @@ class CSVLogger : public Callback {
   void on_train_begin(const Logs&) override;
   void on_epoch_end(int epoch, Logs& logs) override;
   void on_train_end(const Logs&) override;
+  bool rank_zero_only() const override { return true; }
 
  private:
   std::string filename_, sep_;
@@ -141,6 +146,7 @@ class ModelCheckpoint : public Callback {
   void on_train_begin(const Logs&) override;
   void on_epoch_end(int epoch, Logs& logs) override;
   const std::string& last_saved() const { return last_saved_; }
+  bool rank_zero_only() const override { return true; }
 
  private:
   std::string filepath_, monitor_, mode_;

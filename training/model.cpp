@@ -3,12 +3,14 @@
 #include "training/model.h"
 
 #include <cmath>
+#include <optional>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
 
 #include "autograd/grad_mode.h"
 #include "data/dataset.h"
+#include "training/distributed_fit.h"
 #include "training/progress.h"
 #include "training/weights.h"
 #include "optim/optim.h"
@@ -145,6 +147,7 @@ Logs Model::train_step(const std::vector<Tensor>& x, const Tensor& y) {
     fail("train_step: the loss must reduce to one value to train, got shape ", loss.shape(),
          " (use Reduction::Mean or Reduction::Sum)");
   loss.backward();
+  if (before_step_) before_step_();
   optimizer_->step();
   NoGradGuard no_grad;
   loss_tracker_.add(loss.item<double>(), (double)y.size(0));
@@ -194,23 +197,31 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
   } out_guard{out_, out_};
   out_ = o.out ? o.out : &std::cout;
 
+  std::unique_ptr<DistributedFit> dist;
+  if (o.distributed) dist = std::make_unique<DistributedFit>(*this, o);
+  bool rank0 = !dist || dist->rank() == 0;
   uint64_t seed = o.seed >= 0 ? (uint64_t)o.seed
                               : (uint64_t)randint(0, INT32_MAX, Shape{1}).item<int64_t>();
-  // Several inputs: the iterator batches sample indices, and each input is gathered by them.
-  bool multi = xt.size() > 1;
-  data::BatchIterator batches(multi ? arange(yt.size(0)) : xt[0], yt, o.batch_size, o.shuffle, seed);
+  if (dist) seed = dist->agree_seed(seed);
+  // Several inputs (or a rank's shard): the iterator batches sample indices, and each input is
+  // gathered by them.
+  bool by_index = xt.size() > 1 || dist;
+  std::optional<data::BatchIterator> batches;
+  if (!dist) batches.emplace(by_index ? arange(yt.size(0)) : xt[0], yt, o.batch_size, o.shuffle, seed);
+  int64_t steps = dist ? dist->steps_per_epoch(yt.size(0), o.batch_size) : batches->num_batches();
 
   std::vector<std::shared_ptr<Callback>> callbacks;
+  int verbose = rank0 ? o.verbose : 0;
   bool dynamic = o.progress == ProgressStyle::Bar || (o.progress == ProgressStyle::Auto && is_terminal(out()));
-  if (o.verbose == 1) callbacks.push_back(std::make_shared<ProgbarLogger>(out(), dynamic));
-  if (o.verbose == 2) callbacks.push_back(std::make_shared<ProgbarLogger>(out(), false));
+  if (verbose == 1) callbacks.push_back(std::make_shared<ProgbarLogger>(out(), dynamic));
+  if (verbose == 2) callbacks.push_back(std::make_shared<ProgbarLogger>(out(), false));
   for (auto& c : o.callbacks) {
     if (!c) fail("fit: a callback is null");
-    callbacks.push_back(c);
+    if (rank0 || !c->rank_zero_only()) callbacks.push_back(c);
   }
   auto history = std::make_shared<History>();
   callbacks.push_back(history);
-  TrainParams params{o.epochs, batches.num_batches(), o.verbose};
+  TrainParams params{o.epochs, steps, verbose};
   for (auto& c : callbacks) {
     c->set_model(this);
     c->set_params(params);
@@ -222,23 +233,30 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
   for (int epoch = o.initial_epoch; epoch < o.epochs && !stop_training; ++epoch) {
     for (auto& c : callbacks) c->on_epoch_begin(epoch, Logs());
     reset_metrics();
-    batches.start_epoch();
+    if (dist) {
+      Tensor shard = dist->shard(yt.size(0), epoch, o.shuffle, seed);
+      batches.emplace(shard, index_select(yt, 0, shard.to(yt.device())), dist->local_batch(o.batch_size), false, 0);
+    }
+    batches->start_epoch();
     Tensor xb, yb;
-    for (int batch = 0; batches.next(xb, yb); ++batch) {
+    for (int batch = 0; batches->next(xb, yb); ++batch) {
       for (auto& c : callbacks) c->on_train_batch_begin(batch, Logs());
       std::vector<Tensor> xs;
-      if (!multi) xs.push_back(xb.to(device()));
+      if (!by_index) xs.push_back(xb.to(device()));
       else
         for (auto& xi : xt) xs.push_back(index_select(xi, 0, xb.to(xi.device())).to(device()));
       Logs running = train_step(xs, yb.to(device()));
       for (auto& c : callbacks) c->on_train_batch_end(batch, running);
     }
     logs = metric_logs();
+    if (dist) dist->average(logs);
     if (!xv.empty()) {
-      Logs val = evaluate(xv, yv, EvaluateOptions{o.batch_size, 0, nullptr, ProgressStyle::Lines});
+      Logs val = dist ? dist->evaluate(*this, xv, yv, o.batch_size)
+                      : evaluate(xv, yv, EvaluateOptions{o.batch_size, 0, nullptr, ProgressStyle::Lines});
       for (auto& [k, v] : val.items()) logs.set("val_" + k, v);
     }
     for (auto& c : callbacks) c->on_epoch_end(epoch, logs);
+    if (dist) stop_training = dist->agree_stop(stop_training);
   }
   for (auto& c : callbacks) c->on_train_end(logs);
   for (auto& c : callbacks) c->set_model(nullptr);

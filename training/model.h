@@ -5,6 +5,7 @@
 #pragma once
 #include "training/namespace.h"
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -39,7 +40,14 @@ struct FitOptions {
   int64_t seed = -1;  // shuffling seed; -1 draws one from the global generator (manual_seed)
   std::ostream* out = nullptr;  // progress output; nullptr = std::cout
   ProgressStyle progress = ProgressStyle::Auto;
+  // Data-parallel over the processes of an MPI launcher (mpirun -np N; distributed/): each rank
+  // trains on its shard of every epoch's permutation; batch_size is the global batch (each rank
+  // takes batch_size / N, rounded up), gradients are averaged across ranks before each step,
+  // logs and validation metrics are averaged over the ranks, and only rank 0 prints and runs
+  // the callbacks that write files. Throws "built without MPI" in a build without it.
+  bool distributed = false;
 
+  FitOptions& with_distributed(bool v) { distributed = v; return *this; }
   FitOptions& with_batch_size(int64_t v) { batch_size = v; return *this; }
   FitOptions& with_epochs(int v) { epochs = v; return *this; }
   FitOptions& with_verbose(int v) { verbose = v; return *this; }
@@ -88,7 +96,11 @@ struct MetricSpec {
   MetricSpec(std::shared_ptr<M> p) : ptr(std::move(p)) {}
 };
 
+class DistributedFit;
+
 class Model : public Module {
+  friend class DistributedFit;
+
  public:
   explicit Model(std::string type_name = "Model", std::string base_name = "model");
 
@@ -133,6 +145,8 @@ class Model : public Module {
 
  protected:
   void require_compiled(const char* what) const;
+  // Runs between backward and the optimizer step of train_step (set by distributed fit()).
+  std::function<void()> before_step_;
   // Lets an unbuilt model build itself from the first batch's shape and hand its parameters
   // to an optimizer that was created without any.
   void prepare_for(const std::vector<Tensor>& x);

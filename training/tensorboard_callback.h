@@ -24,6 +24,7 @@ struct TensorBoardOptions {
 
 class TensorBoard : public Callback {
  public:
+  bool rank_zero_only() const override { return true; }
   explicit TensorBoard(std::string log_dir, TensorBoardOptions options = {});
   void on_train_begin(const Logs&) override;
   void on_train_batch_end(int batch, const Logs& logs) override;

@@ -30,6 +30,7 @@ struct Args {
   int64_t limit = 0;  // 0 = every training example
   std::string save;
   std::string tensorboard;  // log dir of a TensorBoard run; empty = none
+  bool distributed = false;  // data-parallel over the ranks of `mpirun -np N`
 };
 
 Args parse(int argc, char** argv) {
@@ -38,8 +39,12 @@ Args parse(int argc, char** argv) {
     std::string k = argv[i];
     if (k == "--help" || k == "-h") {
       std::printf("usage: %s [--epochs N] [--batch-size N] [--seed N] [--data DIR] [--device cpu|cuda] "
-                  "[--limit N] [--save FILE] [--tensorboard LOG_DIR]\n", argv[0]);
+                  "[--limit N] [--save FILE] [--tensorboard LOG_DIR] [--distributed]\n", argv[0]);
       std::exit(0);
+    }
+    if (k == "--distributed") {
+      a.distributed = true;
+      continue;
     }
     if (i + 1 >= argc) { std::fprintf(stderr, "%s: %s needs a value\n", argv[0], k.c_str()); std::exit(2); }
     std::string v = argv[++i];
@@ -66,6 +71,12 @@ int main(int argc, char** argv) try {
   constexpr int kSeedEpochs = 50;
   constexpr int kDefaultEpochs = 50;
   Args args = parse(argc, argv);
+  if (args.distributed) {
+    tf::distributed::init();  // under mpirun: rank 0 prints, the others only train
+    if (tf::distributed::rank() != 0 && !std::freopen("/dev/null", "w", stdout)) return 1;
+    std::printf("Distributed: %d processes (rank 0 of %s)\n", tf::distributed::world_size(),
+                tf::distributed::processor_name().c_str());
+  }
   if (args.epochs < 0) {
     args.epochs = kDefaultEpochs;
     if (kDefaultEpochs != kSeedEpochs)
@@ -103,7 +114,7 @@ int main(int argc, char** argv) try {
   auto sgd = std::make_shared<tf::optim::SGD>(tf::optim::SGDOptions{.lr = 0.001, .momentum = 0.9, .decay = 1e-7});
   model.compile(sgd, "categorical_crossentropy", {"accuracy"});
   std::vector<std::shared_ptr<tf::nn::Callback>> callbacks;
-  if (!args.tensorboard.empty()) {
+  if (!args.tensorboard.empty() && tf::distributed::rank() == 0) {
     // The first training images, as the run's first images (uint8, 28x28 grey).
     {
       tf::tensorboard::SummaryWriter images(args.tensorboard + "/images");
@@ -118,14 +129,14 @@ int main(int argc, char** argv) try {
   }
   model.fit(X_train, y_train_onehot,
             {.batch_size = args.batch_size, .epochs = args.epochs, .verbose = 1, .callbacks = callbacks,
-             .validation_split = 0.1, .seed = (int64_t)args.seed});
+             .validation_split = 0.1, .seed = (int64_t)args.seed, .distributed = args.distributed});
   if (!args.tensorboard.empty()) std::printf("TensorBoard run: tensorboard --logdir %s\n", args.tensorboard.c_str());
 
   tf::Tensor y_train_pred = model.predict_classes(X_train);
   std::printf("First 3 predictions: %s\n", y_train_pred.slice(0, 0, 3).str().c_str());
   std::printf("Training accuracy: %.2f%%\n", 100.0 * accuracy(y_train_pred, y_train));
   std::printf("Test accuracy: %.2f%%\n", 100.0 * accuracy(model.predict_classes(X_test), y_test));
-  if (!args.save.empty()) {
+  if (!args.save.empty() && tf::distributed::rank() == 0) {
     model.save_weights(args.save);
     std::printf("Saved the weights to %s\n", args.save.c_str());
   }

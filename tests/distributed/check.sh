@@ -47,6 +47,21 @@ expect "rank 1 raises mid-training: job ends with an error" fail 30 "raised on p
 expect "rank 1 stalls: rank 0 aborts after the 5 s timeout" fail 30 "waited 5 s" \
   env TAPEFLOW_DISTRIBUTED_TIMEOUT=5 "${MPIRUN[@]}" -x TAPEFLOW_DISTRIBUTED_TIMEOUT "$build/tests/dist_train" stall-at 5
 
+# The Keras-style fit() under mpirun: the seed's model, 3 epochs on 10,000 examples, must reach
+# the single-process bar of tests/test_samples.cpp (72%), and only rank 0 prints.
+mnist=$build/samples/mnist_keras/mnist_keras
+if [ -x "$mnist" ] && [ -d /usr/share/datasets/fashion-mnist ]; then
+  expect "mnist_keras --distributed (fit under mpirun -np 2)" 0 240 "Distributed: 2 processes" \
+    "${MPIRUN[@]}" "$mnist" --distributed --epochs 3 --limit 10000
+  acc=$(sed -n 's/^Test accuracy: \([0-9.]*\)%.*/\1/p' "$log" | head -1)
+  lines=$(grep -c '^Test accuracy: ' "$log")
+  if [ -n "$acc" ] && [ "$(echo "$acc >= 72" | bc)" = 1 ] && [ "$lines" = 1 ]; then
+    passed=$((passed + 1)); echo "  mnist_keras --distributed test accuracy $acc% (>= 72%), printed once   ok"
+  else
+    failed=$((failed + 1)); echo "  mnist_keras --distributed test accuracy '$acc' printed $lines times   FAILED"
+  fi
+fi
+
 # Two "machines": two network namespaces joined by a veth pair, one rank in each, Open MPI's TCP
 # transport bound to that link, and an rsh agent that "logs in" with `ip netns exec` (on real
 # hosts it is ssh: README "Training across processes"). Needs root (CI runs as root).
