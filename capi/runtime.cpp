@@ -194,6 +194,33 @@ tf_status tf_get_num_threads(int* n) {
   });
 }
 
+namespace {
+// tapeflow::JobSystem over a host's C callbacks (one per process, replaced by the next call).
+class CJobSystem final : public tapeflow::JobSystem {
+ public:
+  tf_job_system js{};
+  int concurrency() const override {
+    int c = js.concurrency(js.user);
+    return c < 1 ? 1 : c;
+  }
+  void run(int nchunks, void (*chunk)(void*, int), void* ctx) override { js.run(js.user, nchunks, chunk, ctx); }
+};
+CJobSystem g_job_system;
+}  // namespace
+
+tf_status tf_set_job_system(const tf_job_system* js) {
+  return guard("tf_set_job_system", TF_ERR_INVALID_ARGUMENT, [&] {
+    if (!js) {
+      set_job_system(nullptr);
+      return;
+    }
+    if (!js->run || !js->concurrency) raise(TF_ERR_INVALID_ARGUMENT, "js->run and js->concurrency must be set");
+    set_job_system(nullptr);  // never let the pool see a half-written struct
+    g_job_system.js = *js;
+    set_job_system(&g_job_system);
+  });
+}
+
 tf_status tf_manual_seed(uint64_t seed) {
   return guard("tf_manual_seed", TF_ERR_INTERNAL, [&] { manual_seed(seed); });
 }

@@ -82,6 +82,18 @@ TF_API tf_status tf_check_version(int compiled);
 TF_API tf_status tf_set_num_threads(int n); /* CPU threads of tapeflow and OpenBLAS, n >= 1 */
 TF_API tf_status tf_get_num_threads(int* n);
 TF_API tf_status tf_manual_seed(uint64_t seed); /* weight init, dropout, shuffling */
+/* A host's job system (a game engine's task scheduler) runs tapeflow's parallel loops instead of
+ * tapeflow's own thread pool. run(user, n, chunk, ctx) must call chunk(ctx, i) once for every i in
+ * 0..n-1, in any order and on any threads, and return when all have finished; chunks never fail
+ * and never call run() again. concurrency(user) is the most chunks worth making (>= 1). The
+ * struct is copied; `user` must stay valid until the job system is replaced. NULL goes back to
+ * tapeflow's pool. Call it while no tapeflow computation runs. */
+typedef struct tf_job_system {
+  void* user;
+  int (*concurrency)(void* user);
+  void (*run)(void* user, int nchunks, void (*chunk)(void* ctx, int index), void* ctx);
+} tf_job_system;
+TF_API tf_status tf_set_job_system(const tf_job_system* js);
 /* 1 when `device` ("cpu", "cuda", "cuda:N") can be used here, else 0 with the reason in
  * tf_last_error(); TF_ERR_INVALID_ARGUMENT for a malformed name. */
 TF_API tf_status tf_device_available(const char* device, int* available);

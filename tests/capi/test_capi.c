@@ -243,6 +243,48 @@ static void test_forward_allocates_nothing(void) {
 }
 #endif
 
+/* A host job system that runs every chunk on the calling thread, counting its calls. */
+static int js_concurrency(void* user) { (void)user; return 4; }
+static void js_run(void* user, int n, void (*chunk)(void* ctx, int index), void* ctx) {
+  ++*(int*)user;
+  for (int i = n - 1; i >= 0; --i) chunk(ctx, i); /* any order */
+}
+
+static void test_job_system(void) {
+  int calls = 0;
+  tf_job_system js = {&calls, js_concurrency, js_run};
+  enum { N = 256, K = 512 };
+  static float x[N * K], out_pool[N * 10], out_js[N * 10];
+  for (int i = 0; i < N * K; ++i) x[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
+  tf_model* m = NULL;
+  tf_tensor *xt = NULL, *o1 = NULL, *o2 = NULL;
+  int64_t xs[2] = {N, K}, os[2] = {N, 10};
+  OK(tf_manual_seed(3));
+  OK(tf_model_create(&m));
+  OK(tf_model_add_dense(m, 10, "tanh", K));
+  OK(tf_tensor_wrap(x, xs, 2, TF_FLOAT32, &xt));
+  OK(tf_tensor_wrap(out_pool, os, 2, TF_FLOAT32, &o1));
+  OK(tf_tensor_wrap(out_js, os, 2, TF_FLOAT32, &o2));
+  OK(tf_model_forward(m, xt, o1));
+  OK(tf_set_job_system(&js));
+  OK(tf_model_forward(m, xt, o2));
+  OK(tf_set_job_system(NULL));
+  CHECK(calls > 0); /* the product was split over the host's job system */
+  { float worst = 0; /* another split of the product: equal up to float rounding */
+    for (int i = 0; i < N * 10; ++i) {
+      float d = out_pool[i] - out_js[i];
+      if (d < 0) d = -d;
+      if (d > worst) worst = d;
+    }
+    CHECK(worst < 1e-5f); }
+  { tf_job_system bad = {&calls, NULL, js_run};
+    CHECK_ERR(tf_set_job_system(&bad), TF_ERR_INVALID_ARGUMENT, "must be set"); }
+  OK(tf_tensor_free(xt));
+  OK(tf_tensor_free(o1));
+  OK(tf_tensor_free(o2));
+  OK(tf_model_free(m));
+}
+
 int main(int argc, char** argv) {
   if (argc > 1) tmpdir = argv[1];
   test_versions();
@@ -254,6 +296,7 @@ int main(int argc, char** argv) {
   test_model_bad_input();
   test_json();
   test_forward_allocates_nothing();
+  test_job_system();
   printf("capi_c: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
