@@ -89,11 +89,12 @@ prefix=$(cd "$(pkg-config --variable=prefix tapeflow)" && pwd)
 # ---- pkg-config + g++ ----
 pkgconfig_shared() {
   set -x
+  # README's recipe exactly: the rpath from pkg-config lets the program run as it is.
   g++ -std=c++20 "$here/consumer/main.cpp" $(pkg-config --cflags --libs tapeflow) \
-    -o "$work/consumer_pc_shared" || return 1
-  # The run must load the staged library, not some other copy.
-  LD_LIBRARY_PATH=$libdir ldd "$work/consumer_pc_shared" | grep -F "$libdir/libtapeflow.so" || return 1
-  LD_LIBRARY_PATH=$libdir "$work/consumer_pc_shared"
+    -Wl,-rpath,$(pkg-config --variable=libdir tapeflow) -o "$work/consumer_pc_shared" || return 1
+  # The run must load the staged library, not some other copy, without LD_LIBRARY_PATH.
+  env -u LD_LIBRARY_PATH ldd "$work/consumer_pc_shared" | grep -F "libtapeflow.so => $(cd "$(pkg-config --variable=libdir tapeflow)" && pwd)" || return 1
+  env -u LD_LIBRARY_PATH "$work/consumer_pc_shared"
 }
 pkgconfig_static() {
   set -x
