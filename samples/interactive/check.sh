@@ -10,6 +10,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
+. "$src/tests/lib/venv.sh"
 CPPYY_VERSION=3.5.0
 setup_only=false
 if [ "${1:-}" = --setup-cppyy ] && [ -n "${CPPYY_VENV:-}" ]; then
@@ -55,22 +56,7 @@ setup_cppyy() {
   if [ -f "$venv/.cppyy-$CPPYY_VERSION" ] && "$venv/bin/python" -c 'import cppyy, numpy' 2>/dev/null; then
     echo "cached: $venv"; return 0
   fi
-  rm -rf "$venv"
-  # The first Python that can make a venv with pip: pyenv's or Debian's python3 (then python3-venv
-  # must be installed).
-  local py=""
-  for cand in python3 /usr/bin/python3 python3.11; do
-    command -v "$cand" >/dev/null || continue
-    if "$cand" -m venv "$venv" 2>/dev/null && "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
-      py=$cand; break
-    fi
-    rm -rf "$venv"
-  done
-  if [ -z "$py" ] && [ -x /usr/bin/python3 ]; then
-    apt_install python3-venv && /usr/bin/python3 -m venv "$venv" && py=/usr/bin/python3
-  fi
-  [ -n "$py" ] || { echo "no python3 that can create a venv"; return 1; }
-  echo "python: $py ($("$venv/bin/python" --version))"
+  make_venv "$venv" || return 1
   "$venv/bin/python" -m pip install --quiet "cppyy==$CPPYY_VERSION" numpy || return 1
   # cppyy builds its precompiled header on first import: do it here, once.
   "$venv/bin/python" -c 'import cppyy; print("cppyy", cppyy.__version__)' || return 1

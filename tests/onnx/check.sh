@@ -8,6 +8,7 @@
 # `onnx: N passed, M failed`. A build without ONNX support is skipped (0 passed, 0 failed).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/venv.sh"
 PIP_PACKAGES="onnx==1.23.2 onnxruntime==1.32.0 numpy==2.4.6"
 venv=${ONNX_VENV:-$HOME/.cache/tapeflow/onnx-venv}
 stamp="$venv/.tapeflow-$(echo "$PIP_PACKAGES" | tr ' =' '_-')"
@@ -16,24 +17,7 @@ setup() {
   if [ -f "$stamp" ] && "$venv/bin/python" -c 'import onnx, onnxruntime, numpy' 2>/dev/null; then
     echo "cached: $venv"; return 0
   fi
-  rm -rf "$venv"
-  mkdir -p "$(dirname "$venv")"
-  local py=""
-  for cand in python3 /usr/bin/python3; do
-    command -v "$cand" >/dev/null || continue
-    if "$cand" -m venv "$venv" 2>/dev/null && "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
-      py=$cand; break
-    fi
-    rm -rf "$venv"
-  done
-  if [ -z "$py" ] && [ -x /usr/bin/python3 ]; then
-    local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-      $sudo apt-get install -y -qq --no-install-recommends python3-venv >/dev/null &&
-      /usr/bin/python3 -m venv "$venv" && py=/usr/bin/python3
-  fi
-  [ -n "$py" ] || { echo "no python3 that can create a venv"; return 1; }
-  echo "python: $py ($("$venv/bin/python" --version))"
+  make_venv "$venv" || return 1
   # shellcheck disable=SC2086
   "$venv/bin/python" -m pip install --quiet $PIP_PACKAGES || return 1
   "$venv/bin/python" -c 'import onnx, onnxruntime; print("onnx", onnx.__version__, "onnxruntime", onnxruntime.__version__)' || return 1

@@ -9,6 +9,7 @@
 # it in the background while the library compiles). Ends with `tensorboard: N passed, M failed`.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/venv.sh"
 TB_VERSION=2.21.0
 venv=${TB_VENV:-$HOME/.cache/tapeflow/tb-venv}
 setup_only=false
@@ -30,20 +31,7 @@ setup_venv() {
   if [ -f "$venv/.tensorboard-$TB_VERSION" ] && "$venv/bin/python" -c 'import tensorboard, PIL' 2>/dev/null; then
     echo "cached: $venv"; return 0
   fi
-  rm -rf "$venv"
-  mkdir -p "$(dirname "$venv")"
-  local py=""
-  for cand in python3 /usr/bin/python3; do
-    command -v "$cand" >/dev/null || continue
-    if "$cand" -m venv "$venv" 2>/dev/null && "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
-      py=$cand; break
-    fi
-    rm -rf "$venv"
-  done
-  if [ -z "$py" ] && [ -x /usr/bin/python3 ]; then
-    apt_install python3-venv && /usr/bin/python3 -m venv "$venv" && py=/usr/bin/python3
-  fi
-  [ -n "$py" ] || { echo "no python3 that can create a venv"; return 1; }
+  make_venv "$venv" || return 1
   "$venv/bin/python" -m pip install --quiet "tensorboard==$TB_VERSION" pillow || return 1
   "$venv/bin/python" -c 'import tensorboard; print("tensorboard", tensorboard.__version__)' || return 1
   touch "$venv/.tensorboard-$TB_VERSION"
