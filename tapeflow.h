@@ -1,7 +1,8 @@
 // tapeflow: one include gives the whole public API.
 //   base:     Device, DType, Shape, errors, runtime settings (threads), the CUDA runtime surface
 //   tensor:   Tensor, creation (tensor, zeros, arange, randn, ...), every op, printing,
-//             convolution / pooling / pad / unfold (tensor/conv_ops.h)
+//             convolution / pooling / pad / unfold (tensor/conv_ops.h), normalisation,
+//             embedding, masking, sort / topk, einsum, attention, recurrent cells (tensor/nn_ops.h)
 //   autograd: backward, grad, NoGradGuard, gradcheck, anomaly mode, custom functions
 //   nn:       modules, layers, activations, initializers, losses
 //   optim:    optimizers and learning-rate schedules
@@ -15,6 +16,7 @@
 #include "base/runtime.h"
 #include "tensor/conv_ops.h"
 #include "tensor/creation.h"
+#include "tensor/nn_ops.h"
 #include "tensor/ops.h"
 #include "tensor/tensor.h"
 #include "tensor/cling_print.h"

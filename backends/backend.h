@@ -137,6 +137,48 @@ class Backend {
   virtual void avg_pool2d_backward(const Window2d& g, bool count_include_pad, const View& gy,
                                    const View& gx) = 0;
 
+  // ---- normalisation, embedding, sorting ----
+  // All views contiguous; x and every float view share x's dtype (float32/float64); statistics
+  // are accumulated in double (two passes: mean, then centred squares). A view whose data is
+  // nullptr means "absent": weight = 1, bias = 0, an output not wanted. The defaults (backends/
+  // fallback.cpp) stage through host memory and run the CPU kernels; a device may override
+  // (CPU: norm.cpp, sort.cpp, rnn.cpp; CUDA: norm.cu, sort.cu). Embedding needs no entry of its
+  // own: it is index_select forward and index_add backward.
+  // Batch norm: x is (N, C, S) (S = product of the spatial dims, 1 for (N, C)).
+  // mean / var (C): per-channel batch mean and BIASED variance over N and S.
+  virtual void batch_norm_stats(const View& x, const View& mean, const View& var);
+  // out = (x - mean[c]) * invstd[c] * weight[c] + bias[c].
+  virtual void batch_norm_forward(const View& x, const View& mean, const View& invstd,
+                                  const View& weight, const View& bias, const View& out);
+  // gy like x. xhat = (x - mean) * invstd, M = N * S, g = gy * weight.
+  // gweight = sum(gy * xhat), gbias = sum(gy) (over N and S);
+  // training: gx = invstd * (g - mean(g) - xhat * mean(g * xhat)); eval: gx = g * invstd.
+  virtual void batch_norm_backward(const View& x, const View& gy, const View& mean,
+                                   const View& invstd, const View& weight, bool training,
+                                   const View& gx, const View& gweight, const View& gbias);
+  // Layer norm over the rows of x (M, K): mean / rstd (M) = row mean and 1/sqrt(biased var + eps);
+  // out = (x - mean) * rstd * weight[k] + bias[k] (weight / bias (K)).
+  virtual void layer_norm_forward(const View& x, const View& weight, const View& bias, double eps,
+                                  const View& out, const View& mean, const View& rstd);
+  // gx = rstd * (g - mean_k(g) - xhat * mean_k(g * xhat)), g = gy * weight;
+  // gweight = sum_m(gy * xhat), gbias = sum_m(gy).
+  virtual void layer_norm_backward(const View& x, const View& gy, const View& mean,
+                                   const View& rstd, const View& weight, const View& gx,
+                                   const View& gweight, const View& gbias);
+  // Sorts each row of x (M, n) and keeps the first k: values (M, k) (x's dtype) and indices
+  // (M, k) (Int64, position in the row). Ascending or descending; NaN counts as larger than
+  // every number (PyTorch's order); equal keys keep their original order (always stable).
+  virtual void sort_rows(const View& x, int64_t k, bool descending, const View& values,
+                         const View& indices);
+  // LSTM cell gate math, fused. gates (B, 4H) = x w_ih^T + b_ih + h w_hh^T + b_hh in PyTorch's
+  // order (i, f, g, o); c (B, H). hc (B, 2H): columns [0, H) get h' = sig(o) * tanh(c'),
+  // columns [H, 2H) get c' = sig(f) * c + sig(i) * tanh(g).
+  virtual void lstm_gates(const View& gates, const View& c, const View& hc);
+  // Its backward: ghc (B, 2H) is the gradient of hc; ggates (B, 4H) and gc (B, H) (the gradient
+  // of c) are written.
+  virtual void lstm_gates_backward(const View& gates, const View& c, const View& hc, const View& ghc,
+                                   const View& ggates, const View& gc);
+
   // ---- fused (the defaults build them from the primitives above) ----
   // Softmax / log-softmax over `axis` of x (float).
   virtual void softmax(const View& x, int axis, bool log, const View& out);

@@ -12,6 +12,7 @@
 void run_training(const bench::Options& opt);   // torch_train.cpp
 void run_inference(const bench::Options& opt);  // torch_train.cpp
 void run_conv(const bench::Options& opt);       // torch_conv.cpp
+void run_seq(const bench::Options& opt);        // torch_seq.cpp
 
 namespace {
 
@@ -133,6 +134,7 @@ int main(int argc, char** argv) {
     if (bench::wants(opt, "mlp")) run_training(opt);
     if (bench::wants(opt, "infer")) run_inference(opt);
     if (bench::wants(opt, "conv")) run_conv(opt);
+    if (bench::wants(opt, "seq")) run_seq(opt);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "torch_bench: %s\n", e.what());
     return 1;

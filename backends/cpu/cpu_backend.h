@@ -53,6 +53,23 @@ class CpuBackend final : public Backend {
   void avg_pool2d_backward(const Window2d& g, bool count_include_pad, const View& gy,
                            const View& gx) override;
 
+  // norm.cpp, sort.cpp
+  void batch_norm_stats(const View& x, const View& mean, const View& var) override;
+  void batch_norm_forward(const View& x, const View& mean, const View& invstd, const View& weight,
+                          const View& bias, const View& out) override;
+  void batch_norm_backward(const View& x, const View& gy, const View& mean, const View& invstd,
+                           const View& weight, bool training, const View& gx, const View& gweight,
+                           const View& gbias) override;
+  void layer_norm_forward(const View& x, const View& weight, const View& bias, double eps,
+                          const View& out, const View& mean, const View& rstd) override;
+  void layer_norm_backward(const View& x, const View& gy, const View& mean, const View& rstd,
+                           const View& weight, const View& gx, const View& gweight,
+                           const View& gbias) override;
+  void sort_rows(const View& x, int64_t k, bool descending, const View& values,
+                 const View& indices) override;
+  void lstm_gates(const View& gates, const View& c, const View& hc) override;  // rnn.cpp
+  void lstm_gates_backward(const View& gates, const View& c, const View& hc, const View& ghc,
+                           const View& ggates, const View& gc) override;
   void softmax(const View& x, int axis, bool log, const View& out) override;
   void softmax_backward(const View& y, const View& gy, int axis, bool log,
                         const View& gx) override;

@@ -3,6 +3,8 @@
 // dense temporaries (copied with the 64-bit copy kernel) and are copied back.
 #include "backends/cuda/cuda_backend.h"
 
+#include <algorithm>
+
 #include "backends/cuda/check.h"
 #include "backends/cuda/kernels.h"
 #include "base/error.h"
@@ -228,6 +230,60 @@ void CudaBackend::softmax_backward(const View& y, const View& gy, int axis, bool
                                    const View& gx) {
   set_current();
   launch_softmax_backward(y, gy, axis, log, gx, stream_);
+}
+
+// ---- normalisation, sorting and the LSTM gate update (norm.cu, sort.cu) ----
+void CudaBackend::batch_norm_stats(const View& x, const View& mean, const View& var) {
+  set_current();
+  launch_batch_norm_stats(x, mean, var, stream_);
+}
+
+void CudaBackend::batch_norm_forward(const View& x, const View& mean, const View& invstd,
+                                     const View& weight, const View& bias, const View& out) {
+  set_current();
+  launch_batch_norm_forward(x, mean, invstd, weight, bias, out, stream_);
+}
+
+void CudaBackend::batch_norm_backward(const View& x, const View& gy, const View& mean,
+                                      const View& invstd, const View& weight, bool training,
+                                      const View& gx, const View& gweight, const View& gbias) {
+  set_current();
+  const size_t bytes = size_t(2 * std::max<int64_t>(1, x.shape[1])) * sizeof(double);
+  void* sums = allocate(bytes);  // stream-ordered: reused only by later work on this stream
+  launch_batch_norm_backward(x, gy, mean, invstd, weight, training, gx, gweight, gbias,
+                             static_cast<double*>(sums), stream_);
+  deallocate(sums, bytes);
+}
+
+void CudaBackend::layer_norm_forward(const View& x, const View& weight, const View& bias, double eps,
+                                     const View& out, const View& mean, const View& rstd) {
+  set_current();
+  launch_layer_norm_forward(x, weight, bias, eps, out, mean, rstd, stream_);
+}
+
+void CudaBackend::layer_norm_backward(const View& x, const View& gy, const View& mean,
+                                      const View& rstd, const View& weight, const View& gx,
+                                      const View& gweight, const View& gbias) {
+  set_current();
+  launch_layer_norm_backward(x, gy, mean, rstd, weight, gx, gweight, gbias, stream_);
+}
+
+void CudaBackend::sort_rows(const View& x, int64_t k, bool descending, const View& values,
+                            const View& indices) {
+  set_current();
+  if (!launch_sort_rows(x, k, descending, values, indices, stream_))
+    Backend::sort_rows(x, k, descending, values, indices);  // rows over 1024: host-staged
+}
+
+void CudaBackend::lstm_gates(const View& gates, const View& c, const View& hc) {
+  set_current();
+  launch_lstm_gates(gates, c, hc, stream_);
+}
+
+void CudaBackend::lstm_gates_backward(const View& gates, const View& c, const View& hc,
+                                      const View& ghc, const View& ggates, const View& gc) {
+  set_current();
+  launch_lstm_gates_backward(gates, c, hc, ghc, ggates, gc, stream_);
 }
 
 }  // namespace tapeflow::backend::cuda

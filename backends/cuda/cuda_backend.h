@@ -65,6 +65,24 @@ class CudaBackend final : public Backend {
   void softmax_backward(const View& y, const View& gy, int axis, bool log,
                         const View& gx) override;
 
+  // norm.cu, sort.cu
+  void batch_norm_stats(const View& x, const View& mean, const View& var) override;
+  void batch_norm_forward(const View& x, const View& mean, const View& invstd, const View& weight,
+                          const View& bias, const View& out) override;
+  void batch_norm_backward(const View& x, const View& gy, const View& mean, const View& invstd,
+                           const View& weight, bool training, const View& gx, const View& gweight,
+                           const View& gbias) override;
+  void layer_norm_forward(const View& x, const View& weight, const View& bias, double eps,
+                          const View& out, const View& mean, const View& rstd) override;
+  void layer_norm_backward(const View& x, const View& gy, const View& mean, const View& rstd,
+                           const View& weight, const View& gx, const View& gweight,
+                           const View& gbias) override;
+  void sort_rows(const View& x, int64_t k, bool descending, const View& values,
+                 const View& indices) override;
+  void lstm_gates(const View& gates, const View& c, const View& hc) override;
+  void lstm_gates_backward(const View& gates, const View& c, const View& hc, const View& ghc,
+                           const View& ggates, const View& gc) override;
+
   // ---- CUDA-specific ----
   int index() const { return index_; }
   cudaStream_t stream() const { return stream_; }

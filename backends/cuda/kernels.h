@@ -58,4 +58,27 @@ void launch_avg_pool2d(const Window2d& g, bool count_include_pad, const View& x,
 void launch_avg_pool2d_backward(const Window2d& g, bool count_include_pad, const View& gy,
                                 const View& gx, cudaStream_t stream);
 
+// norm.cu (normalisation and the LSTM gate update; contiguous operands, see backend.h)
+void launch_batch_norm_stats(const View& x, const View& mean, const View& var, cudaStream_t stream);
+void launch_batch_norm_forward(const View& x, const View& mean, const View& invstd, const View& w,
+                               const View& b, const View& out, cudaStream_t stream);
+// sums: device scratch of 2 * C doubles.
+void launch_batch_norm_backward(const View& x, const View& gy, const View& mean, const View& invstd,
+                                const View& w, bool training, const View& gx, const View& gw,
+                                const View& gb, double* sums, cudaStream_t stream);
+void launch_layer_norm_forward(const View& x, const View& w, const View& b, double eps,
+                               const View& out, const View& mean, const View& rstd,
+                               cudaStream_t stream);
+void launch_layer_norm_backward(const View& x, const View& gy, const View& mean, const View& rstd,
+                                const View& w, const View& gx, const View& gw, const View& gb,
+                                cudaStream_t stream);
+// sort.cu: rows of x (M, n) with n <= kSortRowsMax; false = not handled (longer rows, other
+// dtypes): the caller falls back to the host-staged default.
+constexpr int64_t kSortRowsMax = 1024;
+bool launch_sort_rows(const View& x, int64_t k, bool descending, const View& values,
+                      const View& indices, cudaStream_t stream);
+void launch_lstm_gates(const View& gates, const View& c, const View& hc, cudaStream_t stream);
+void launch_lstm_gates_backward(const View& gates, const View& c, const View& hc, const View& ghc,
+                                const View& ggates, const View& gc, cudaStream_t stream);
+
 }  // namespace tapeflow::backend::cuda
