@@ -26,8 +26,9 @@ Tensor to_last(const Tensor& x) {
 }
 }  // namespace
 
-ConvND::ConvND(const char* type, const char* base, int rank, int64_t filters, Size2 kernel_size, const ConvOptions& o)
-    : Module(type, base), rank_(rank), filters_(filters), kernel_size_(kernel_size), options_(o) {
+ConvND::ConvND(const char* type, const char* base, int rank, int64_t filters, Size2 kernel_size, const ConvOptions& o,
+               Mode mode)
+    : Module(type, base), rank_(rank), mode_(mode), filters_(filters), kernel_size_(kernel_size), options_(o) {
   if (filters <= 0) fail(type, ": filters must be positive, got ", filters);
   if (kernel_size.h <= 0 || kernel_size.w <= 0)
     fail(type, ": kernel_size must be positive, got (", kernel_size.h, ", ", kernel_size.w, ")");
@@ -46,20 +47,27 @@ void ConvND::build_for(int64_t in) {
   NoGradGuard no_grad;
   tapeflow::Options o(dtype(), device());
   // Keras's kernel shape (k..., in, out) for the fans, stored as PyTorch's (out, in, k...).
+  // Transpose: Keras (k..., out, in) -> PyTorch (in, out, k...); depthwise: (k..., in, dm) -> (in*dm, 1, k...).
   Shape keras = rank_ == 2 ? Shape{kernel_size_.h, kernel_size_.w, in, filters_} : Shape{kernel_size_.w, in, filters_};
+  if (mode_ == Mode::Transpose) keras = Shape{kernel_size_.h, kernel_size_.w, filters_, in};
   Tensor k = options_.kernel_initializer().fn(keras, o);
   if (k.shape() != keras) fail(type_name(), ": kernel initializer returned shape ", k.shape(), ", expected ", keras);
-  k = (rank_ == 2 ? k.permute({3, 2, 0, 1}) : k.permute({2, 1, 0})).contiguous().astype(dtype());
+  if (mode_ == Mode::Depthwise)
+    k = k.permute({2, 3, 0, 1}).contiguous().reshape(Shape{in * filters_, 1, kernel_size_.h, kernel_size_.w});
+  else
+    k = rank_ == 2 ? k.permute({3, 2, 0, 1}) : k.permute({2, 1, 0});
+  k = k.contiguous().astype(dtype());
   kernel_ = register_parameter("kernel", k.to(device()));
   if (options_.use_bias()) {
-    Tensor b = options_.bias_initializer().fn(Shape{filters_}, o);
+    int64_t outc = mode_ == Mode::Depthwise ? in * filters_ : filters_;
+    Tensor b = options_.bias_initializer().fn(Shape{outc}, o);
     bias_ = register_parameter("bias", b.astype(dtype()).to(device()));
   }
 }
 
 void ConvND::prepare_clone_from(const Module& src) {
   auto* c = dynamic_cast<const ConvND*>(&src);
-  if (c && c->built() && !built()) build_for(c->kernel().size(1));
+  if (c && c->built() && !built()) build_for(c->in_channels());
 }
 
 Tensor ConvND::conv_forward(const Tensor& x) {
@@ -69,14 +77,27 @@ Tensor ConvND::conv_forward(const Tensor& x) {
          last ? ", C" : "", "), got shape ", x.shape());
   Tensor xf = last ? to_first(x) : x;
   int64_t in = xf.size(1);
-  if (built() && in != kernel_.size(1))
+  if (built() && in != in_channels())
     fail(type_name(), "(", filters_, "): input shape ", x.shape(), " has ", in, " channels, the kernel ", kernel_.shape(),
-         " expects ", kernel_.size(1));
+         " expects ", in_channels());
   if (!built()) build_for(in);
   if (xf.dtype() != kernel_.dtype()) xf = xf.astype(kernel_.dtype());
   ConvPadding pad = options_.padding() == "same" ? ConvPadding("same") : ConvPadding(0);
-  Tensor y = rank_ == 2 ? conv2d(xf, kernel_, bias_, options_.strides(), pad, options_.dilation_rate())
-                        : conv1d(xf, kernel_, bias_, options_.strides().w, pad, options_.dilation_rate().w);
+  Tensor y;
+  if (mode_ == Mode::Transpose) {
+    Size2 st = options_.strides(), p(0, 0), op(0, 0);
+    if (options_.padding() == "same") {  // output = input * stride
+      if (kernel_size_.h < st.h || kernel_size_.w < st.w)
+        fail(type_name(), ": padding 'same' needs kernel_size >= strides");
+      p = Size2((kernel_size_.h - st.h + 1) / 2, (kernel_size_.w - st.w + 1) / 2);
+      op = Size2(st.h - kernel_size_.h + 2 * p.h, st.w - kernel_size_.w + 2 * p.w);
+    }
+    y = conv_transpose2d(xf, kernel_, bias_, st, p, op, 1, options_.dilation_rate());
+  } else if (rank_ == 2) {
+    y = conv2d(xf, kernel_, bias_, options_.strides(), pad, options_.dilation_rate(), mode_ == Mode::Depthwise ? in : 1);
+  } else {
+    y = conv1d(xf, kernel_, bias_, options_.strides().w, pad, options_.dilation_rate().w);
+  }
   if (options_.activation() != "linear") y = activation_(y);
   return last ? to_last(y) : y;
 }
@@ -84,6 +105,18 @@ Tensor ConvND::conv_forward(const Tensor& x) {
 Conv2D::Conv2D(int64_t filters, Size2 kernel_size, const ConvOptions& options)
     : Cloneable("Conv2D", "conv2d", 2, filters, kernel_size, options) {}
 std::shared_ptr<Conv2D> Conv2D::fresh() const { return std::make_shared<Conv2D>(filters_, kernel_size_, options_); }
+
+Conv2DTranspose::Conv2DTranspose(int64_t filters, Size2 kernel_size, const ConvOptions& options)
+    : Cloneable("Conv2DTranspose", "conv2d_transpose", 2, filters, kernel_size, options, Mode::Transpose) {}
+std::shared_ptr<Conv2DTranspose> Conv2DTranspose::fresh() const {
+  return std::make_shared<Conv2DTranspose>(filters_, kernel_size_, options_);
+}
+
+DepthwiseConv2D::DepthwiseConv2D(Size2 kernel_size, int64_t depth_multiplier, const ConvOptions& options)
+    : Cloneable("DepthwiseConv2D", "depthwise_conv2d", 2, depth_multiplier, kernel_size, options, Mode::Depthwise) {}
+std::shared_ptr<DepthwiseConv2D> DepthwiseConv2D::fresh() const {
+  return std::make_shared<DepthwiseConv2D>(kernel_size_, filters_, options_);
+}
 
 Conv1D::Conv1D(int64_t filters, int64_t kernel_size, const ConvOptions& options)
     : Cloneable("Conv1D", "conv1d", 1, filters, Size2(1, kernel_size), options) {}

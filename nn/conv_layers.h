@@ -57,19 +57,25 @@ struct PoolOptions {
 // Conv1D (rank 1) and Conv2D (rank 2): y = activation(conv(x, kernel) + bias).
 class ConvND : public Module {
  public:
+  enum class Mode { Normal, Transpose, Depthwise };
   int64_t filters() const { return filters_; }
   const ConvOptions& options() const { return options_; }
   Tensor kernel() const { return kernel_; }
   Tensor bias() const { return bias_; }
   bool built() const override { return kernel_.defined(); }
   void build_for(int64_t in_channels);
+  int64_t in_channels() const {  // of the built kernel
+    return mode_ == Mode::Transpose ? kernel_.size(0) : mode_ == Mode::Depthwise ? kernel_.size(0) / filters_ : kernel_.size(1);
+  }
 
  protected:
-  ConvND(const char* type, const char* base, int rank, int64_t filters, Size2 kernel_size, const ConvOptions& o);
+  ConvND(const char* type, const char* base, int rank, int64_t filters, Size2 kernel_size, const ConvOptions& o,
+         Mode mode = Mode::Normal);
   Tensor conv_forward(const Tensor& x);
   void prepare_clone_from(const Module& src) override;
   int rank_;
-  int64_t filters_;
+  Mode mode_;
+  int64_t filters_;  // Depthwise: the depth multiplier
   Size2 kernel_size_;
   ConvOptions options_;
   ActivationFn activation_;
@@ -88,6 +94,26 @@ class Conv1D : public Cloneable<Conv1D, ConvND> {
   Conv1D(int64_t filters, int64_t kernel_size, const ConvOptions& options = ConvOptions());
   Tensor forward(const Tensor& x) override { return conv_forward(x); }
   std::shared_ptr<Conv1D> fresh() const;
+};
+
+// Conv2DTranspose(filters, kernel_size): PyTorch's conv_transpose2d, weight (in, filters, kh, kw)
+// (Keras kernel (kh, kw, filters, in)); output H = (H-1)*stride + kh ("valid") or H*stride
+// ("same", needs kernel >= stride). Parameters in*filters*kh*kw + filters.
+class Conv2DTranspose : public Cloneable<Conv2DTranspose, ConvND> {
+ public:
+  Conv2DTranspose(int64_t filters, Size2 kernel_size, const ConvOptions& options = ConvOptions());
+  Tensor forward(const Tensor& x) override { return conv_forward(x); }
+  std::shared_ptr<Conv2DTranspose> fresh() const;
+};
+
+// DepthwiseConv2D(kernel_size, depth_multiplier): one kernel_size filter per input channel
+// (groups = channels), weight (in*depth_multiplier, 1, kh, kw); output channels
+// in*depth_multiplier. Parameters in*dm*kh*kw + in*dm.
+class DepthwiseConv2D : public Cloneable<DepthwiseConv2D, ConvND> {
+ public:
+  explicit DepthwiseConv2D(Size2 kernel_size, int64_t depth_multiplier = 1, const ConvOptions& options = ConvOptions());
+  Tensor forward(const Tensor& x) override { return conv_forward(x); }
+  std::shared_ptr<DepthwiseConv2D> fresh() const;
 };
 
 // MaxPooling1D/2D and AveragePooling1D/2D (Keras: strides default to pool_size; padding

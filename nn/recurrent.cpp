@@ -84,6 +84,37 @@ SimpleRNN::SimpleRNN(int64_t units, const RNNOptions& options)
 LSTM::LSTM(int64_t units, const RNNOptions& options) : Cloneable("LSTM", "lstm", Kind::LSTM, units, options) {}
 GRU::GRU(int64_t units, const RNNOptions& options) : Cloneable("GRU", "gru", Kind::GRU, units, options) {}
 
+std::shared_ptr<RNNBase> RNNBase::make_like(bool go_backwards) const {
+  RNNOptions o = RNNOptions(options_).go_backwards(go_backwards).name("");
+  if (kind_ == Kind::LSTM) return std::make_shared<LSTM>(units_, o);
+  if (kind_ == Kind::GRU) return std::make_shared<GRU>(units_, o);
+  return std::make_shared<SimpleRNN>(units_, o);
+}
+
+Bidirectional::Bidirectional(std::shared_ptr<RNNBase> layer) : Cloneable("Bidirectional", "bidirectional") {
+  if (!layer) fail("Bidirectional: the layer is null");
+  if (layer->options().return_state()) fail("Bidirectional: return_state is not supported");
+  fwd_ = register_module("forward_layer", layer);
+  bwd_ = register_module("backward_layer", layer->make_like(!layer->options().go_backwards()));
+}
+
+std::shared_ptr<Bidirectional> Bidirectional::fresh() const {
+  return std::make_shared<Bidirectional>(fwd_->make_like(fwd_->options().go_backwards()));
+}
+
+Tensor Bidirectional::forward(const Tensor& x) {
+  if (x.dim() != 3) fail("Bidirectional: expected a 3-D input (batch, timesteps, features), got shape ", x.shape());
+  Tensor f = fwd_->run(x, Tensor(), Tensor())[0];
+  Tensor b = bwd_->run(x, Tensor(), Tensor())[0];
+  if (fwd_->options().return_sequences()) {  // the backward outputs come last step first
+    const int64_t steps = x.size(1);
+    std::vector<int64_t> rev(steps);
+    for (int64_t i = 0; i < steps; ++i) rev[i] = steps - 1 - i;
+    b = index_select(b, 1, from_vector(rev).to(b.device()));
+  }
+  return concat({f, b}, -1);
+}
+
 RepeatVector::RepeatVector(int64_t n) : Cloneable("RepeatVector", "repeat_vector"), n_(n) {
   if (n <= 0) fail("RepeatVector: n must be positive, got ", n);
 }

@@ -50,6 +50,8 @@ class RNNBase : public Module {
   const RNNOptions& options() const { return options_; }
   bool built() const override { return w_ih_.defined(); }
   void build_for(int64_t input_dim);
+  // A new unbuilt layer of the same kind and options (go_backwards as given).
+  std::shared_ptr<RNNBase> make_like(bool go_backwards) const;
   int gates() const { return kind_ == Kind::LSTM ? 4 : kind_ == Kind::GRU ? 3 : 1; }
   // The whole run: x (N, T, F), h0 / c0 (N, units) or undefined (zeros).
   ModuleOutput run(const Tensor& x, const Tensor& h0, const Tensor& c0);
@@ -76,6 +78,20 @@ TAPEFLOW_RNN_LAYER(SimpleRNN)
 TAPEFLOW_RNN_LAYER(LSTM)
 TAPEFLOW_RNN_LAYER(GRU)
 #undef TAPEFLOW_RNN_LAYER
+
+// Bidirectional(layer): runs `layer` forward and a copy of it (fresh weights, go_backwards)
+// backward over the sequence and concatenates their outputs on the last axis (Keras's
+// merge_mode "concat"; the backward sequence is put back in time order). Children
+// "forward_layer" and "backward_layer"; return_state is not supported.
+class Bidirectional : public Cloneable<Bidirectional> {
+ public:
+  explicit Bidirectional(std::shared_ptr<RNNBase> layer);
+  Tensor forward(const Tensor& x) override;
+  std::shared_ptr<Bidirectional> fresh() const;
+
+ private:
+  std::shared_ptr<RNNBase> fwd_, bwd_;
+};
 
 // Keras's RepeatVector(n): (N, F) -> (N, n, F) (the encoder-decoder bridge).
 class RepeatVector : public Cloneable<RepeatVector> {
