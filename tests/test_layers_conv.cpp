@@ -123,6 +123,16 @@ TEST_CASE("BatchNormalization: Keras momentum, buffers saved, eval uses running 
   other.eval();
   CHECK(tftest::approx_vec(other(x), bn(x).to_vector<double>(), 1e-12));
   CHECK_THROWS_WITH(bn(zeros({4, 3})), Catch::Contains("BatchNormalization") && Catch::Contains("(4, 3)"));
+
+  // summary(): the moving statistics count as non-trainable parameters, as in Keras (4 * C).
+  nn::Sequential model;
+  model.add(nn::Dense(8, "linear", true, "glorot_uniform", "zeros", 3));
+  model.add(nn::BatchNormalization());
+  model.build(Shape{3});
+  std::string s = model.summary_string();
+  CHECK_THAT(s, Catch::Contains("batch_normalization (BatchNo (None, 8)                 32"));
+  CHECK_THAT(s, Catch::Contains("Total params: 64") && Catch::Contains("Trainable params: 48") &&
+                    Catch::Contains("Non-trainable params: 16"));
 }
 
 TEST_CASE("a convnet in Sequential: summary rows, clone and save/load", "[layers][conv]") {
