@@ -1,6 +1,7 @@
 // A small convnet on Fashion-MNIST (Keras's "simple MNIST convnet" shape, channels-first):
 //   Conv2D(32, 3, relu) -> MaxPooling2D(2) -> Conv2D(64, 3, relu) -> MaxPooling2D(2) ->
-//   Flatten -> Dropout(0.5) -> Dense(10, softmax); Adam, sparse categorical cross-entropy.
+//   Flatten -> Dense(128, relu) -> Dropout(0.5) -> Dense(10, softmax); Adam, sparse categorical
+//   cross-entropy.
 //   fashion_cnn [--epochs N] [--limit N] [--quick] [--batch-size 128] [--seed 1] [--data DIR]
 //               [--device cpu|cuda] [--plot FILE.svg]
 // --limit N trains on the first N training images (and tests on the first N/4 test images);
@@ -20,7 +21,7 @@ namespace nn = tapeflow::nn;
 
 namespace {
 struct Args {
-  int epochs = 12;
+  int epochs = 15;
   int64_t limit = 0, batch_size = 128;
   uint64_t seed = 1;
   std::string data = "/usr/share/datasets/fashion-mnist", device = "cpu", plot = "fashion_cnn.svg";
@@ -78,6 +79,7 @@ int main(int argc, char** argv) try {
   model.add(nn::Conv2D(64, 3, nn::Conv2DOptions().activation("relu")));
   model.add(nn::MaxPooling2D(2));
   model.add(nn::Flatten());
+  model.add(nn::Dense(128, "relu"));
   model.add(nn::Dropout(0.5));
   model.add(nn::Dense(10, "softmax"));
   model.build(tf::Shape{1, 28, 28});
