@@ -51,7 +51,7 @@ TEST_CASE("samples/addition_rnn: 6 epochs on 6,000 questions", "[samples]") {
   std::string out = run_sample("addition_rnn", "--quick", &st);
   INFO(out);
   REQUIRE(st == 0);
-  REQUIRE(percent(out, "Character accuracy: ") >= 35.0);
+  REQUIRE(percent(out, "Character accuracy: ") >= 30.0);
   REQUIRE(percent(out, "Exact-answer accuracy: ") >= 0.0);
 }
 

@@ -8,6 +8,7 @@
 //                [--device cpu|cuda] [--plot FILE.svg]
 // --limit N trains on N questions (default 45,000; 5,000 held out); --quick = --epochs 6 --limit 6000.
 // Prints "Exact-answer accuracy: xx.xx%" (held-out questions) last; writes the learning curve as SVG.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -63,7 +64,8 @@ struct Data {
   std::vector<std::string> questions, answers;
 };
 
-// Distinct questions (a+b and b+a count once, as Keras), split into train and held-out.
+// Distinct questions (a+b and b+a count once, as Keras), shuffled, then split into training and
+// held-out questions (a random split: the few short questions fall on both sides).
 void make_data(int64_t n_train, int64_t n_test, uint64_t seed, Data& train, Data& test) {
   std::mt19937_64 rng(seed);
   auto number = [&] {
@@ -73,12 +75,17 @@ void make_data(int64_t n_train, int64_t n_test, uint64_t seed, Data& train, Data
     return v;
   };
   std::set<std::pair<int, int>> seen;
-  auto fill = [&](Data& d, int64_t n) {
+  std::vector<std::pair<int, int>> pairs;
+  while ((int64_t)pairs.size() < n_train + n_test) {
+    int a = number(), b = number();
+    if (seen.insert({std::min(a, b), std::max(a, b)}).second) pairs.push_back({a, b});
+  }
+  std::shuffle(pairs.begin(), pairs.end(), rng);
+  auto fill = [&](Data& d, int64_t from, int64_t n) {
     std::vector<float> x(n * kQLen * 12, 0.0f);
     std::vector<int64_t> y(n * kALen);
-    for (int64_t i = 0; i < n;) {
-      int a = number(), b = number();
-      if (!seen.insert({std::min(a, b), std::max(a, b)}).second) continue;
+    for (int64_t i = 0; i < n; ++i) {
+      auto [a, b] = pairs[from + i];
       std::string q = std::to_string(a) + "+" + std::to_string(b);
       std::string ans = std::to_string(a + b);
       d.questions.push_back(q);
@@ -87,13 +94,12 @@ void make_data(int64_t n_train, int64_t n_test, uint64_t seed, Data& train, Data
       ans.resize(kALen, ' ');
       for (int t = 0; t < kQLen; ++t) x[(i * kQLen + t) * 12 + kChars.find(q[kQLen - 1 - t])] = 1.0f;  // reversed
       for (int t = 0; t < kALen; ++t) y[i * kALen + t] = (int64_t)kChars.find(ans[t]);
-      ++i;
     }
     d.x = tf::from_vector(x, tf::Shape{n, kQLen, 12});
     d.y = tf::from_vector(y, tf::Shape{n, kALen});
   };
-  fill(test, n_test);
-  fill(train, n_train);
+  fill(test, 0, n_test);
+  fill(train, n_test, n_train);
 }
 
 struct Adder : nn::Cloneable<Adder> {
