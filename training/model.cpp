@@ -377,10 +377,14 @@ std::string Model::summary_string(int line_length) {
     const Module& c = *children[i].second;
     std::string label = (c.name().empty() ? children[i].first : c.name()) + " (" + c.type_name() + ")";
     std::string shape = c.has_output_shape() ? shape_str(c.output_shape()) : "multiple";
-    os << row({label, shape, std::to_string(c.count_params())}, pos) << "\n";
+    // Keras counts non-trainable state (batch-norm moving statistics: floating buffers) too.
+    int64_t state = 0;
+    for (auto& [bn, b] : c.named_buffers()) state += is_floating(b.dtype()) ? b.numel() : 0;
+    os << row({label, shape, std::to_string(c.count_params() + state)}, pos) << "\n";
     os << std::string(line_length, i + 1 == children.size() ? '=' : '_') << "\n";
   }
   for (auto& [n, p] : named_parameters()) (p.requires_grad() ? trainable : frozen) += p.numel();
+  for (auto& [n, b] : named_buffers()) frozen += is_floating(b.dtype()) ? b.numel() : 0;
   os << "Total params: " << with_commas(trainable + frozen) << "\n";
   os << "Trainable params: " << with_commas(trainable) << "\n";
   os << "Non-trainable params: " << with_commas(frozen) << "\n";
