@@ -92,7 +92,11 @@ TEST_CASE("set_num_threads(1) leaves no OpenBLAS or pool thread", "[threads][job
   tf::set_num_threads(1);
   tf::Tensor y = tf::matmul(tf::rand({512, 512}), tf::rand({512, 512}));
   CHECK(y.shape() == tf::Shape{512, 512});
-  CHECK(thread_count() == 1);
+  int allowed = 1;
+#if defined(__SANITIZE_THREAD__)
+  allowed = 2;  // ThreadSanitizer's runtime keeps a background thread of its own
+#endif
+  CHECK(thread_count() == allowed);
   tf::set_num_threads(before);
 }
 
