@@ -19,19 +19,29 @@ void add_layer(tf_model* m, const tf_layer_spec& spec);
 
 namespace {
 
+struct JMember;  // (key, value): a struct, not a std::pair of the incomplete JValue (clang)
+
 struct JValue {
   enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
   bool b = false;
   double num = 0;
   std::string str;
   std::vector<JValue> items;
-  std::vector<std::pair<std::string, JValue>> members;
-  const JValue* get(const char* key) const {
-    for (auto& [k, v] : members)
-      if (k == key) return &v;
-    return nullptr;
-  }
+  std::vector<JMember> members;
+  const JValue* get(const char* key) const;
 };
+
+struct JMember {
+  std::string first;
+  JValue second;
+  JMember(std::string k, JValue v) : first(std::move(k)), second(std::move(v)) {}
+};
+
+const JValue* JValue::get(const char* key) const {
+  for (auto& m : members)
+    if (m.first == key) return &m.second;
+  return nullptr;
+}
 
 class Reader {
  public:
