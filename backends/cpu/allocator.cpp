@@ -5,8 +5,8 @@
 // are capped (default 256 MiB or $TAPEFLOW_CPU_CACHE_MB): a block that would pass the cap first
 // evicts blocks of the least recently used size classes. Blocks of 1 MiB and more come straight
 // from mmap and go back with munmap (malloc's growing mmap threshold would otherwise keep freed
-// large blocks in its heap, resident). Under AddressSanitizer every call goes straight to the
-// system. Statistics: live bytes, cached bytes, blocks obtained from the system.
+// large blocks in its heap, resident). Under AddressSanitizer every call goes straight to
+// ASan's malloc (no cache, no mmap), so it tracks every block and its size limits apply. Statistics: live bytes, cached bytes, blocks obtained from the system.
 #include "backends/cpu/allocator.h"
 
 #include <atomic>
@@ -46,15 +46,23 @@ std::atomic<size_t> g_live{0};  // bytes (class sizes) of blocks handed out and 
 
 void* system_allocate(size_t n) {
   g_os_allocations.fetch_add(1, std::memory_order_relaxed);
+#if !defined(TF_CPU_ASAN)  // under ASan every block comes from its malloc, which tracks it
   if (n >= kMmapMin) {
     void* p = mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? nullptr : p;
   }
+#endif
   return ::operator new(n, std::align_val_t{kAlign}, std::nothrow);
 }
 void system_free(void* p, size_t n) {
-  if (n >= kMmapMin) munmap(p, n);
-  else ::operator delete(p, std::align_val_t{kAlign});
+#if !defined(TF_CPU_ASAN)
+  if (n >= kMmapMin) {
+    munmap(p, n);
+    return;
+  }
+#endif
+  (void)n;
+  ::operator delete(p, std::align_val_t{kAlign});
 }
 
 // Class 0 holds blocks of 64 bytes; class c >= 1 holds (q + 1) << (e - 2) bytes with
