@@ -17,42 +17,32 @@
 #include "nn/cloneable.h"
 #include "nn/init.h"
 #include "nn/layers.h"
+#include "nn/options.h"
 #include "tensor/conv_ops.h"
 
 namespace tapeflow::nn {
 
-#define TAPEFLOW_CONV_ARG(Options, T, name, init) \
- public:                                          \
-  Options& name(T v) {                            \
-    name##_ = std::move(v);                       \
-    return *this;                                 \
-  }                                               \
-  const T& name() const { return name##_; }       \
-                                                  \
- private:                                         \
-  T name##_ = init;
 
 struct ConvOptions {
-  TAPEFLOW_CONV_ARG(ConvOptions, Size2, strides, Size2(1))
-  TAPEFLOW_CONV_ARG(ConvOptions, std::string, padding, "valid")  // "valid" or "same"
-  TAPEFLOW_CONV_ARG(ConvOptions, Size2, dilation_rate, Size2(1))
-  TAPEFLOW_CONV_ARG(ConvOptions, std::string, activation, "linear")
-  TAPEFLOW_CONV_ARG(ConvOptions, bool, use_bias, true)
-  TAPEFLOW_CONV_ARG(ConvOptions, std::string, data_format, "channels_first")  // or "channels_last"
-  TAPEFLOW_CONV_ARG(ConvOptions, InitSpec, kernel_initializer, "glorot_uniform")
-  TAPEFLOW_CONV_ARG(ConvOptions, InitSpec, bias_initializer, "zeros")
-  TAPEFLOW_CONV_ARG(ConvOptions, std::string, name, "")
+  TAPEFLOW_LAYER_ARG(ConvOptions, Size2, strides, Size2(1))
+  TAPEFLOW_LAYER_ARG(ConvOptions, std::string, padding, "valid")  // "valid" or "same"
+  TAPEFLOW_LAYER_ARG(ConvOptions, Size2, dilation_rate, Size2(1))
+  TAPEFLOW_LAYER_ARG(ConvOptions, std::string, activation, "linear")
+  TAPEFLOW_LAYER_ARG(ConvOptions, bool, use_bias, true)
+  TAPEFLOW_LAYER_ARG(ConvOptions, std::string, data_format, "channels_first")  // or "channels_last"
+  TAPEFLOW_LAYER_ARG(ConvOptions, InitSpec, kernel_initializer, "glorot_uniform")
+  TAPEFLOW_LAYER_ARG(ConvOptions, InitSpec, bias_initializer, "zeros")
+  TAPEFLOW_LAYER_ARG(ConvOptions, std::string, name, "")
 };
 using Conv2DOptions = ConvOptions;
 using Conv1DOptions = ConvOptions;
 
 struct PoolOptions {
-  TAPEFLOW_CONV_ARG(PoolOptions, Size2, strides, Size2())  // not given: = pool_size (Keras)
-  TAPEFLOW_CONV_ARG(PoolOptions, std::string, padding, "valid")  // "valid" or "same"
-  TAPEFLOW_CONV_ARG(PoolOptions, std::string, data_format, "channels_first")
-  TAPEFLOW_CONV_ARG(PoolOptions, std::string, name, "")
+  TAPEFLOW_LAYER_ARG(PoolOptions, Size2, strides, Size2())  // not given: = pool_size (Keras)
+  TAPEFLOW_LAYER_ARG(PoolOptions, std::string, padding, "valid")  // "valid" or "same"
+  TAPEFLOW_LAYER_ARG(PoolOptions, std::string, data_format, "channels_first")
+  TAPEFLOW_LAYER_ARG(PoolOptions, std::string, name, "")
 };
-#undef TAPEFLOW_CONV_ARG
 
 // Conv1D (rank 1) and Conv2D (rank 2): y = activation(conv(x, kernel) + bias).
 class ConvND : public Module {

@@ -15,20 +15,10 @@
 #include "nn/cloneable.h"
 #include "nn/init.h"
 #include "nn/module.h"
+#include "nn/options.h"
 
 namespace tapeflow::nn {
 
-// A named option: `T name() const` reads it, `Options& name(T v)` sets it and returns *this.
-#define TAPEFLOW_LAYER_ARG(Options, T, name, init)   \
- public:                                             \
-  Options& name(T v) {                               \
-    name##_ = std::move(v);                          \
-    return *this;                                    \
-  }                                                  \
-  const T& name() const { return name##_; }          \
-                                                     \
- private:                                            \
-  T name##_ = init;
 
 struct DenseOptions {
   TAPEFLOW_LAYER_ARG(DenseOptions, std::string, activation, "linear")
@@ -53,7 +43,6 @@ struct FlattenOptions {
   TAPEFLOW_LAYER_ARG(FlattenOptions, std::string, name, "")
 };
 
-#undef TAPEFLOW_LAYER_ARG
 
 // y = activation(x @ kernel + bias) over the last axis; parameters "kernel" and "bias".
 class Dense : public Cloneable<Dense> {
