@@ -28,6 +28,19 @@ const Tensor& arg(const Ins& in, size_t i) {
 }
 Tensor opt(const Ins& in, size_t i) { return i < in.size() ? in[i] : Tensor(); }
 std::vector<int64_t> ints_of(const Tensor& t) { return t.astype(kInt64).contiguous().to_vector<int64_t>(); }
+// ConstantOfShape and Expand make tensors of a size the file names: capped, so that a hostile
+// file cannot ask for terabytes (64M elements: far above the state and mask sizes models use).
+constexpr int64_t kMaxMade = int64_t(1) << 26;
+void check_made(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) {
+    if (d < 0) fail("negative dimension ", d, " in shape ", s);
+    if (d > 0 && n > kMaxMade / d) n = kMaxMade + 1;
+    else n *= d;
+  }
+  if (n > kMaxMade) fail("the output shape ", s, " has more than ", kMaxMade, " elements (the importer's limit)");
+}
+
 std::string sattr(const OpNode& n, const std::string& a, const std::string& dflt) {
   auto it = n.attrs.find(a);
   return it == n.attrs.end() ? dflt : it->second.s;
@@ -121,6 +134,7 @@ Outs expand_node(const OpNode&, const Ins& in) {
     if (a != b && a != 1 && b != 1) fail("shape ", x.shape(), " does not broadcast with ", Shape(s));
     out.push_back(a == 1 ? b : a);
   }
+  check_made(out);
   return {x.expand(out)};
 }
 
@@ -156,6 +170,7 @@ Outs constant_of_shape(const OpNode& n, const Ins& in) {
   std::vector<int64_t> s = ints_of(arg(in, 0));
   Tensor v = n.has("value") ? n.attrs.at("value").t : scalar_tensor(0.0, Options(kFloat32));
   if (v.numel() != 1) fail("'value' must hold one element, got shape ", v.shape());
+  check_made(Shape(s));
   return {full(Shape(s), v.reshape({}).item<double>(), Options(v.dtype()))};
 }
 

@@ -267,6 +267,20 @@ TEST_CASE("onnx seq: bad input names the node and the shapes", "[onnx][seq]") {
     auto m3 = tfo::load_from_string(three.bytes());
     REQUIRE_THROWS_WITH((*m3)(zeros({2, 2})), Contains("node 'e3' (Einsum)") && Contains("one or two operands, the node has 3"));
   }
+  SECTION("ConstantOfShape and Expand refuse huge outputs") {
+    Model md({2, 3});
+    md.init("shape", from_vector(std::vector<int64_t>{1 << 20, 1 << 20}));
+    md.node("ConstantOfShape", "big", {"shape"}, {"c"});
+    md.node("Add", "add", {"input", "c"}, {"output"});
+    auto m = tfo::load_from_string(md.bytes());
+    REQUIRE_THROWS_WITH((*m)(zeros({2, 3})), Contains("node 'big' (ConstantOfShape)") &&
+                                                 Contains("(1048576, 1048576) has more than 67108864 elements"));
+    Model ex({2, 3});
+    ex.init("shape", from_vector(std::vector<int64_t>{1 << 30, 1, 3}));
+    ex.node("Expand", "wide", {"input", "shape"}, {"output"});
+    auto m2 = tfo::load_from_string(ex.bytes());
+    REQUIRE_THROWS_WITH((*m2)(zeros({2, 3})), Contains("node 'wide' (Expand)") && Contains("the importer's limit"));
+  }
   SECTION("export: a Bidirectional layer of a go_backwards layer has no ONNX form") {
     nn::Bidirectional bi(std::make_shared<nn::GRU>(3, nn::RNNOptions().go_backwards(true)));
     REQUIRE_THROWS_WITH(tfo::export_model_to_string(bi, zeros({2, 4, 2})),

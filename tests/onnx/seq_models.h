@@ -114,6 +114,12 @@ inline std::vector<Case> cases() {
                    return tf::scaled_dot_product_attention(x, x, x, keep.contiguous());
                  });
                }});
+  c.push_back({"sdpa_float_mask", {5, 4}, [] {
+                 auto m = std::make_shared<Fn>(nullptr);
+                 Tensor bias = m->register_buffer("bias", tf::uniform({5, 5}, -1, 1));  // added to the scores
+                 m->f = [bias](Fn&, const Tensor& x) { return tf::scaled_dot_product_attention(x, x, x, bias); };
+                 return m;
+               }});
   c.push_back({"multi_head_attention", {5, 6}, [] { return one(std::make_shared<nn::MultiHeadAttention>(2, 3)); }});
   c.push_back({"multi_head_attention_causal", {5, 6}, [] {
                  return one(std::make_shared<nn::MultiHeadAttention>(3, 2, nn::AttentionOptions().use_causal_mask(true)));
