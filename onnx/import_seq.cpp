@@ -215,6 +215,9 @@ Outs recurrent(const OpNode& n, const Ins& in, int kind) {
   check(init_h, "initial_h", Shape{nd, N, H});
   check(init_c, "initial_c", Shape{nd, N, H});
   if (T == 0) fail("X has no time steps");
+  // States made by ConstantOfShape keep its value's dtype: they follow X's (e.g. a model moved to float64).
+  if (init_h.defined() && init_h.dtype() != X.dtype()) init_h = init_h.astype(X.dtype());
+  if (init_c.defined() && init_c.dtype() != X.dtype()) init_c = init_c.astype(X.dtype());
   Options o(X.dtype(), X.device());
   const bool lbr = kind == 2 && n.geti("linear_before_reset", 0) != 0;
   std::vector<Tensor> ys, hs, cs;

@@ -1,6 +1,6 @@
 // Tests for the ONNX export and import of sequence models (onnx/export_seq.cpp,
 // onnx/import_seq.cpp): PyTorch-made fixtures (tests/data/onnx/make_seq_fixtures.py: an
-// Embedding + LSTM + Linear model and a TransformerEncoderLayer) against PyTorch's outputs,
+// Embedding + LSTM + Linear model, a bidirectional GRU and a TransformerEncoderLayer) against PyTorch's outputs,
 // fine-tuning and the gradient checker on them, export -> import round trips of every sequence
 // case of tests/onnx/seq_models.h (ONNX Runtime checks the same exports: tests/onnx/check.sh),
 // a GRU with linear_before_reset = 0 against float64 loops, and bad input by its message.
@@ -116,6 +116,14 @@ TEST_CASE("onnx seq: PyTorch's Embedding + LSTM + Linear and TransformerEncoderL
     CHECK(matches(y, want));
     CHECK(m->count_params() == 10 * 6 + 4 * 5 * (6 + 5) + 8 * 5 + 5 * 3 + 3);  // PyTorch's count
   }
+  SECTION("bigru: one bidirectional GRU node (linear_before_reset = 1)") {
+    auto m = tfo::load(kDir + "bigru.onnx");
+    Tensor x = read_txt(kDir + "bigru.input.txt"), want = read_txt(kDir + "bigru.output.txt");
+    REQUIRE(x.shape() == Shape{5, 6, 4});
+    Tensor y = (*m)(x);
+    CHECK(y.shape() == Shape{5, 6, 2});
+    CHECK(matches(y, want));
+  }
   SECTION("encoder: Slice, LayerNormalization, attention as MatMul / Softmax") {
     auto m = tfo::load(kDir + "encoder.onnx");
     Tensor x = read_txt(kDir + "encoder.input.txt"), want = read_txt(kDir + "encoder.output.txt");
@@ -149,6 +157,24 @@ TEST_CASE("onnx seq: the imported LSTM model fine-tunes, the encoder passes the 
   auto r = autograd::gradcheck([&](const std::vector<Tensor>& in) { return (*enc)(in[0]); }, {x}, 1e-6, 1e-6, 1e-4);
   INFO(r.message);
   CHECK(r.ok);
+}
+
+TEST_CASE("onnx seq: imported recurrent nodes pass the gradient checker (float64)", "[onnx][seq]") {
+  auto m = tfo::load(kDir + "bigru.onnx");
+  m->to(kFloat64);
+  Tensor x = read_txt(kDir + "bigru.input.txt").astype(kFloat64).slice(0, 0, 2).slice(1, 0, 3);
+  auto r = autograd::gradcheck([&](const std::vector<Tensor>& in) { return (*m)(in[0]); }, {x}, 1e-6, 1e-6, 1e-4);
+  INFO(r.message);
+  CHECK(r.ok);
+  // tapeflow's own LSTM (go_backwards, sequences) exported, imported, in float64.
+  manual_seed(5);
+  nn::LSTM lstm(3, nn::RNNOptions().return_sequences(true).go_backwards(true));
+  auto back = tfo::load_from_string(tfo::export_model_to_string(lstm, uniform({2, 4, 2}, -1, 1)));
+  back->to(kFloat64);
+  Tensor x2 = uniform({2, 3, 2}, -1, 1, Options(kFloat64));
+  auto r2 = autograd::gradcheck([&](const std::vector<Tensor>& in) { return (*back)(in[0]); }, {x2}, 1e-6, 1e-6, 1e-4);
+  INFO(r2.message);
+  CHECK(r2.ok);
 }
 
 TEST_CASE("onnx seq: every sequence case exports and imports back to the same outputs", "[onnx][seq]") {

@@ -4,6 +4,8 @@ Writes, next to this file (or to DIR):
   emb_lstm.onnx     nn.Embedding(10, 6) -> nn.LSTM(6, 5, batch_first=True) -> nn.Linear(5, 3)
                     on every step: Gather, LSTM (with the zero initial state built from Shape),
                     Transpose/Squeeze, MatMul + Add
+  bigru.onnx        nn.GRU(4, 3, batch_first=True, bidirectional=True) -> nn.Linear(6, 2): one
+                    bidirectional GRU node (linear_before_reset = 1)
   encoder.onnx      nn.TransformerEncoderLayer(8, 2, 16, dropout=0, batch_first=True): the
                     attention as MatMul / Reshape / Transpose / Softmax, LayerNormalization, ...
 and for each model its input and PyTorch's output as text (<name>.input.txt, <name>.output.txt:
@@ -28,6 +30,17 @@ class EmbLstm(nn.Module):
 
     def forward(self, tokens):
         h, _ = self.lstm(self.embed(tokens))
+        return self.head(h)
+
+
+class BiGru(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(4, 3, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(6, 2)
+
+    def forward(self, x):
+        h, _ = self.gru(x)
         return self.head(h)
 
 
@@ -56,3 +69,4 @@ make("emb_lstm", EmbLstm(), torch.randint(0, 10, (2, 4)), torch.randint(0, 10, (
 # ReLU given as a plain function keeps PyTorch off its fused fast path, which has no ONNX export.
 enc = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation=lambda t: torch.relu(t), batch_first=True)
 make("encoder", enc, torch.randn(2, 4, 8), torch.randn(5, 6, 8))
+make("bigru", BiGru(), torch.randn(2, 4, 4), torch.randn(5, 6, 4))
