@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/trace.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
 #include "tensor/nn_ops.h"
@@ -74,6 +75,13 @@ Parsed parse(const std::string& eq, size_t nops) {
   return p;
 }
 
+// Reported after its parts (permute / reshape / matmul): ONNX's Einsum replaces them. The
+// equation travels as its character codes.
+void trace_einsum(const std::string& eq, std::initializer_list<Tensor> in, const Tensor& y) {
+  if (!autograd::tracing()) return;
+  autograd::trace("einsum", in, y, {{"equation", std::vector<int64_t>(eq.begin(), eq.end())}});
+}
+
 bool has(const std::string& s, char c) { return s.find(c) != std::string::npos; }
 
 // Sums away the letters of `t` (labels `l`) that are not in `keep1` or `keep2`.
@@ -111,7 +119,9 @@ Tensor einsum(const std::string& equation, const Tensor& a) {
   std::string l = p.ins[0];
   check_rank(equation, l, a, 0);
   Tensor t = sum_unused(a, l, p.out, "");
-  return permute(t, perm_to(l, p.out)).contiguous();
+  Tensor y = permute(t, perm_to(l, p.out)).contiguous();
+  trace_einsum(equation, {a}, y);
+  return y;
 }
 
 Tensor einsum(const std::string& equation, const Tensor& a, const Tensor& b) {
@@ -144,7 +154,9 @@ Tensor einsum(const std::string& equation, const Tensor& a, const Tensor& b) {
   Tensor y = matmul(ma, mb);
   Shape ys;
   for (char c : batch + left + right) ys.push_back(size_of(c));
-  return permute(y.reshape(ys), perm_to(batch + left + right, p.out)).contiguous();
+  Tensor out = permute(y.reshape(ys), perm_to(batch + left + right, p.out)).contiguous();
+  trace_einsum(equation, {a, b}, out);
+  return out;
 }
 
 }  // namespace tapeflow

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "autograd/function.h"
+#include "autograd/trace.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
 #include "tensor/nn_ops.h"
@@ -184,6 +185,8 @@ Tensor layer_norm(const Tensor& input, const std::vector<int64_t>& normalized_sh
              return {gx, gw, gb};
            });
   }
+  if (autograd::tracing())
+    autograd::trace("layer_norm", {input, weight, bias}, y, {{"axes", {(int64_t)nd}}, {"epsilon", {}, eps}});
   return y;
 }
 

@@ -3,6 +3,7 @@
 // `where` with a mask; sort / topk run the backend's row sort and scatter the gradient of the
 // values back to where they came from. Every backward is made of public ops (differentiable).
 #include "autograd/function.h"
+#include "autograd/trace.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
 #include "tensor/nn_ops.h"
@@ -50,6 +51,7 @@ Tensor embedding(const Tensor& indices, const Tensor& weight, int64_t padding_id
       if (pad != kNoPadding) g = g * ne(flat, pad).unsqueeze(1).astype(g.dtype());
       return {index_add(zeros({V, D}, Options(g.dtype(), g.device())), 0, flat, g)};
     });
+  if (autograd::tracing()) autograd::trace("embedding", {indices, weight}, y);
   return y;
 }
 
@@ -76,7 +78,10 @@ Tensor triangle(const char* op, const Tensor& x, int64_t diagonal, bool lower) {
   Options io(kInt64, x.device());
   Tensor d = sub(arange(C, io).unsqueeze(0), arange(R, io).unsqueeze(1));  // j - i
   Tensor keep = lower ? le(d, diagonal) : ge(d, diagonal);
-  return where(keep, x, zeros({}, Options(x.dtype(), x.device())));
+  Tensor y = where(keep, x, zeros({}, Options(x.dtype(), x.device())));
+  // Reported after its parts (a Where with a constant mask): ONNX's Trilu replaces them.
+  if (autograd::tracing()) autograd::trace("trilu", {x}, y, {{"upper", {lower ? 0 : 1}}, {"k", {diagonal}}});
+  return y;
 }
 
 // Sorts along `dim` keeping the first k: (values, indices), recorded on values.

@@ -228,6 +228,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   Tensor y = make_view_of(x, s, st, x.offset());
   if (should_record({&x}))  // the engine sums the gradient back to x's shape
     record("ExpandBackward", {&x}, y, [](Node&, Grads& gs) -> Grads { return {gs[0]}; });
+  if (autograd::tracing()) autograd::trace("expand", {x}, y);
   return y;
 }
 Tensor broadcast_to(const Tensor& x, const Shape& shape) { return expand(x, shape); }

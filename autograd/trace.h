@@ -6,6 +6,9 @@
 // Traced ops: the element-wise ops (unary, binary, comparisons, where, clamp, pow), astype,
 // clone/contiguous, matmul, addmm, reshape/view/flatten, permute/transpose, squeeze, unsqueeze,
 // concat, the sum/prod/max/min/mean reductions, softmax and log_softmax.
+// Sequence ops: expand, embedding, layer_norm; composites: trilu (tril / triu), einsum (the
+// equation as character codes), rnn (SimpleRNN / LSTM / GRU layers, one report per output) and
+// bidirectional (their steps are run with tracing off).
 // The hook costs one function call per op when no tracer is installed.
 #pragma once
 #include <cstdint>

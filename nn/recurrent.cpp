@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "autograd/grad_mode.h"
+#include "autograd/trace.h"
 #include "tensor/creation.h"
 #include "tensor/nn_ops.h"
 #include "tensor/ops.h"
@@ -52,6 +53,19 @@ ModuleOutput RNNBase::run(const Tensor& x, const Tensor& h0, const Tensor& c0) {
   check_state(c0, "cell");
   if (c0.defined() && kind_ != Kind::LSTM) fail(type_name(), ": only LSTM takes a cell state");
   if (!built()) build_for(in > 0 ? in : options_.input_dim());
+  if (autograd::tracing()) {  // the steps are not traced: the layer reports itself whole
+    ModuleOutput r;
+    {
+      autograd::TraceGuard off(nullptr);
+      r = run(x, h0, c0);
+    }
+    for (size_t i = 0; i < r.size(); ++i)
+      autograd::trace("rnn", {x, h0, c0, w_ih_, w_hh_, b_ih_, b_hh_}, r[i],
+                      {{"kind", {(int64_t)kind_}}, {"output", {(int64_t)i}},
+                       {"return_sequences", {options_.return_sequences()}},
+                       {"go_backwards", {options_.go_backwards()}}});
+    return r;
+  }
   Tensor xs = x.dtype() == w_ih_.dtype() ? x : x.astype(w_ih_.dtype());
   tapeflow::Options o(w_ih_.dtype(), w_ih_.device());
   Tensor h = h0.defined() ? h0.astype(w_ih_.dtype()) : zeros(state, o);
@@ -104,6 +118,19 @@ std::shared_ptr<Bidirectional> Bidirectional::fresh() const {
 
 Tensor Bidirectional::forward(const Tensor& x) {
   if (x.dim() != 3) fail("Bidirectional: expected a 3-D input (batch, timesteps, features), got shape ", x.shape());
+  if (autograd::tracing()) {  // reported whole (the parts are not traced)
+    Tensor y;
+    {
+      autograd::TraceGuard off(nullptr);
+      y = forward(x);
+    }
+    auto p = fwd_->named_parameters(), q = bwd_->named_parameters();  // weight_ih, weight_hh, bias_ih, bias_hh
+    autograd::trace("bidirectional", {x, p[0].second, p[1].second, p[2].second, p[3].second, q[0].second,
+                                      q[1].second, q[2].second, q[3].second}, y,
+                    {{"kind", {(int64_t)fwd_->kind()}}, {"return_sequences", {fwd_->options().return_sequences()}},
+                     {"go_backwards", {fwd_->options().go_backwards()}}});
+    return y;
+  }
   Tensor f = fwd_->run(x, Tensor(), Tensor())[0];
   Tensor b = bwd_->run(x, Tensor(), Tensor())[0];
   if (fwd_->options().return_sequences()) {  // the backward outputs come last step first

@@ -36,6 +36,7 @@ class Exporter : public autograd::Tracer {
   bool dynamic() const { return dynamic_; }
   int64_t batch() const { return batch_; }
   [[noreturn]] void unsupported(const autograd::TraceOp& op, const std::string& why) const;
+  std::map<std::string, std::vector<std::string>> memo;  // emitters' shared nodes (an RNN node's outputs)
 
   // Removes the nodes and initializers the output does not need.
   void prune(const std::string& output);
@@ -58,5 +59,7 @@ class Exporter : public autograd::Tracer {
 };
 
 void emit(Exporter& ex, const autograd::TraceOp& op);  // export_ops.cpp
+// The sequence ops and layers (export_seq.cpp): false when op is not one of them.
+bool emit_seq(Exporter& ex, const autograd::TraceOp& op, std::string& name, int& out_batch);
 
 }  // namespace tapeflow::onnx::detail

@@ -35,6 +35,10 @@ struct OpNode {
 // Runs one node: `in` holds one tensor per node input (undefined for an omitted optional one).
 std::vector<Tensor> run_node(const OpNode& n, const std::vector<Tensor>& in, int64_t opset);
 bool is_supported(const std::string& op);
+// The sequence ops (import_seq.cpp).
+bool is_seq_supported(const std::string& op);
+std::vector<Tensor> run_seq_node(const OpNode& n, const std::vector<Tensor>& in);
+void add_seq_ops(std::vector<std::string>& ops);
 
 }  // namespace detail
 

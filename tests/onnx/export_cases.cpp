@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "tapeflow.h"
+#include "seq_models.h"
 
 namespace tf = tapeflow;
 using tf::nn::Sequential;
@@ -106,6 +107,25 @@ int main(int argc, char** argv) {
         std::string stem = dir + "/" + c.name + ".b" + std::to_string(b);
         write_npy(stem + ".in.npy", x);
         write_npy(stem + ".out.npy", m(x));
+      }
+      list << c.name << "\n";
+    } catch (const std::exception& e) {
+      std::cout << "  " << c.name << ": export FAILED: " << e.what() << "\n";
+      ++failed;
+    }
+  }
+  // The sequence ops and layers (seq_models.h).
+  for (const seq_models::Case& c : seq_models::cases()) {
+    try {
+      auto m = c.make();
+      tf::onnx::export_model(*m, seq_models::example(c, 3), dir + "/" + c.name + ".onnx");
+      m->eval();
+      tf::NoGradGuard ng;
+      for (int64_t b : {3, 7}) {
+        tf::Tensor x = seq_models::example(c, b);
+        std::string stem = dir + "/" + c.name + ".b" + std::to_string(b);
+        write_npy(stem + ".in.npy", x);
+        write_npy(stem + ".out.npy", (*m)(x));
       }
       list << c.name << "\n";
     } catch (const std::exception& e) {
