@@ -66,7 +66,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     Tensor valid;
     {
       NoGradGuard ng;
-      valid = gt(max(scores, -1, true), ninf);  // not detach(): the exporter traces scores  // rows with at least one position
+      valid = gt(max(scores, -1, true), ninf);  // rows with at least one position (not detach(): traced)
     }
     p = softmax(where(valid, scores, Scalar(0.0)), -1) * valid.astype(scores.dtype());
   } else {
