@@ -2,7 +2,9 @@
 // exp / tanh / sigmoid, sums, max / min and column accumulations. AVX-512 or AVX2+FMA code
 // chosen at run time from cpuid (never -march), with a portable scalar fallback running the
 // same polynomials. Accuracy: within a few ulp of the correctly rounded result; NaN and +-inf
-// behave like the libm functions; every ISA gives the same bits (same operations, same order).
+// behave like the libm functions. AVX-512 and AVX2 give the same bits (same operations, same
+// order); so does the scalar fallback for the sums, max / min and column folds (its exp / tanh /
+// sigmoid run without FMA). tests/test_vec_math.cpp checks every set the CPU has.
 // In-place use (x == y) is allowed. $TAPEFLOW_CPU_ISA=avx2 or scalar caps the set used (read
 // once); vec_math_set_isa does the same from code (tests). Internal header (not public API).
 #pragma once
