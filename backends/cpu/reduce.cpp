@@ -18,7 +18,7 @@ namespace {
 
 constexpr int64_t kBlock = 4096;    // reduced elements per block (row-wise)
 constexpr int64_t kRowBlock = 256;  // rows per block (column-wise)
-constexpr int64_t kTile = 2048;     // columns per tile (column-wise): 8 KiB of each float row
+constexpr int64_t kTile = 512;      // columns per tile (column-wise): 2-4 KiB of each row
 
 struct Plan {
   int kr = 0, rr = 0;
