@@ -115,10 +115,13 @@ TF_AVX2 float minmax_run(const float* x, int64_t n) {
       nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
     }
   }
-  float lane[32], m = init;
-  for (int k = 0; k < 4; ++k) _mm256_storeu_ps(lane + 8 * k, acc[k]);
-  bool any_nan = _mm256_movemask_ps(nan) != 0;
+  // Fold the registers, then the 8 lanes (NaN-free here: NaN is tracked apart).
+  __m256 v4 = kMax ? _mm256_max_ps(_mm256_max_ps(acc[0], acc[1]), _mm256_max_ps(acc[2], acc[3]))
+                   : _mm256_min_ps(_mm256_min_ps(acc[0], acc[1]), _mm256_min_ps(acc[2], acc[3]));
+  float lane[8], m = init;
+  _mm256_storeu_ps(lane, v4);
   for (float v : lane) m = kMax ? (v > m ? v : m) : (v < m ? v : m);
+  bool any_nan = _mm256_movemask_ps(nan) != 0;
   for (; i < n; ++i) {
     any_nan |= x[i] != x[i];
     m = kMax ? (x[i] > m ? x[i] : m) : (x[i] < m ? x[i] : m);

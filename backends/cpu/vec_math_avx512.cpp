@@ -8,9 +8,10 @@
 #include "backends/cpu/vec_math_isa.h"
 
 #if defined(TF_VEC_X86)
-// GCC 12's avx512fintrin.h trips -Wmaybe-uninitialized on its own _mm512_undefined_* inside
-// the masked conversions and reductions (a known false positive).
+// GCC 12's avx512fintrin.h trips -W(maybe-)uninitialized on its own _mm512_undefined_* inside
+// max / min and the masked conversions (a known false positive of that header).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 namespace tapeflow::backend::cpu::avx512 {
@@ -95,10 +96,13 @@ TF_AVX512 float minmax_run(const float* x, int64_t n) {
       nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
     }
   }
-  float lane[64], m = init;
-  for (int k = 0; k < 4; ++k) _mm512_storeu_ps(lane + 16 * k, acc[k]);
-  bool any_nan = nan != 0;
+  // Fold the registers, then the 16 lanes (NaN-free here: NaN is tracked apart).
+  __m512 v4 = kMax ? _mm512_max_ps(_mm512_max_ps(acc[0], acc[1]), _mm512_max_ps(acc[2], acc[3]))
+                   : _mm512_min_ps(_mm512_min_ps(acc[0], acc[1]), _mm512_min_ps(acc[2], acc[3]));
+  float lane[16], m = init;
+  _mm512_storeu_ps(lane, v4);
   for (float v : lane) m = kMax ? (v > m ? v : m) : (v < m ? v : m);
+  bool any_nan = nan != 0;
   for (; i < n; ++i) {
     any_nan |= x[i] != x[i];
     m = kMax ? (x[i] > m ? x[i] : m) : (x[i] < m ? x[i] : m);
