@@ -200,8 +200,17 @@ TF_AVX2 double exp_shift_sum(const float* x, float* y, int64_t n, float shift) {
 TF_AVX2 double sum(const float* x, int64_t n) {
   __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
+  for (; i + 32 <= n; i += 32) {  // two cache lines per iteration
     _mm_prefetch(reinterpret_cast<const char*>(x + i + 2048), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(x + i + 2064), _MM_HINT_T0);
+    for (int k = 0; k < 32; k += 16) {
+      a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm_loadu_ps(x + i + k)));
+      a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm_loadu_ps(x + i + k + 4)));
+      a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(_mm_loadu_ps(x + i + k + 8)));
+      a3 = _mm256_add_pd(a3, _mm256_cvtps_pd(_mm_loadu_ps(x + i + k + 12)));
+    }
+  }
+  for (; i + 16 <= n; i += 16) {
     a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm_loadu_ps(x + i)));
     a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4)));
     a2 = _mm256_add_pd(a2, _mm256_cvtps_pd(_mm_loadu_ps(x + i + 8)));
