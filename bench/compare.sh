@@ -46,7 +46,11 @@ function target(k, t,   v, r, base, n) {
     base = get("tapeflow", t, "trainer_alone_steps"); if (base == "" || base <= 0) return ""
     return verdict(v >= 0.5 * base, sprintf("no collapse (>= 50%% of alone): %.0f%%", 100 * v / base))
   }
-  if (k ~ /^(add|mul)_16M$/ || k ~ /^(tanh|exp)_16M$/) {
+  if (k ~ /^(sum|mean|max)_(all|axis0|axis1)_/) {
+    if (r == "") return "needs libtorch"
+    return verdict(r >= 1, "at least as fast as libtorch")
+  }
+  if (k ~ /^(add|mul)_16M$/ || k ~ /^(tanh|exp|sigmoid)_16M$/) {
     base = get("tapeflow", t, "memcpy_16M"); if (base == "") return ""
     if (k ~ /^(add|mul)/) {
       if (t != 2) return sprintf("(%.0f%% of memcpy)", 100 * v / base)

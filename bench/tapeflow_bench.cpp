@@ -69,6 +69,7 @@ void run_elementwise(const bench::Options& opt) {
   rate("mul_16M", 3 * mb, [&] { tf::Tensor c = a * b; keep(c); });
   rate("tanh_16M", 2 * mb, [&] { tf::Tensor c = tf::tanh(a); keep(c); });
   rate("exp_16M", 2 * mb, [&] { tf::Tensor c = tf::exp(a); keep(c); });
+  rate("sigmoid_16M", 2 * mb, [&] { tf::Tensor c = tf::sigmoid(a); keep(c); });
 }
 
 void run_reduce(const bench::Options& opt) {
@@ -84,6 +85,12 @@ void run_reduce(const bench::Options& opt) {
   rate("sum_all_4096x4096", [&] { tf::Tensor r = tf::sum(x); keep(r); });
   rate("sum_axis0_4096x4096", [&] { tf::Tensor r = tf::sum(x, 0); keep(r); });
   rate("sum_axis1_4096x4096", [&] { tf::Tensor r = tf::sum(x, 1); keep(r); });
+  rate("mean_all_4096x4096", [&] { tf::Tensor r = tf::mean(x); keep(r); });
+  rate("mean_axis0_4096x4096", [&] { tf::Tensor r = tf::mean(x, 0); keep(r); });
+  rate("mean_axis1_4096x4096", [&] { tf::Tensor r = tf::mean(x, 1); keep(r); });
+  rate("max_all_4096x4096", [&] { tf::Tensor r = tf::max(x); keep(r); });
+  rate("max_axis0_4096x4096", [&] { tf::Tensor r = tf::max(x, 0); keep(r); });
+  rate("max_axis1_4096x4096", [&] { tf::Tensor r = tf::max(x, 1); keep(r); });
 }
 
 // cblas_sgemm from the OpenBLAS that tapeflow loaded (same library, same kernel choice), run

@@ -79,6 +79,7 @@ void run_elementwise(const bench::Options& opt) {
   rate("mul_16M", 3 * mb, [&] { torch::Tensor c = a * b; keep(c); });
   rate("tanh_16M", 2 * mb, [&] { torch::Tensor c = torch::tanh(a); keep(c); });
   rate("exp_16M", 2 * mb, [&] { torch::Tensor c = torch::exp(a); keep(c); });
+  rate("sigmoid_16M", 2 * mb, [&] { torch::Tensor c = torch::sigmoid(a); keep(c); });
 }
 
 void run_reduce(const bench::Options& opt) {
@@ -94,6 +95,12 @@ void run_reduce(const bench::Options& opt) {
   rate("sum_all_4096x4096", [&] { torch::Tensor r = x.sum(); keep(r); });
   rate("sum_axis0_4096x4096", [&] { torch::Tensor r = x.sum(0); keep(r); });
   rate("sum_axis1_4096x4096", [&] { torch::Tensor r = x.sum(1); keep(r); });
+  rate("mean_all_4096x4096", [&] { torch::Tensor r = x.mean(); keep(r); });
+  rate("mean_axis0_4096x4096", [&] { torch::Tensor r = x.mean(0); keep(r); });
+  rate("mean_axis1_4096x4096", [&] { torch::Tensor r = x.mean(1); keep(r); });
+  rate("max_all_4096x4096", [&] { torch::Tensor r = x.max(); keep(r); });
+  rate("max_axis0_4096x4096", [&] { torch::Tensor r = x.amax(0); keep(r); });
+  rate("max_axis1_4096x4096", [&] { torch::Tensor r = x.amax(1); keep(r); });
 }
 
 void run_matmul(const bench::Options& opt) {

@@ -3,7 +3,8 @@
 // - row-wise: each output folds its reduced elements in fixed blocks of kBlock (innermost runs
 //   vectorised), block results combined in block order;
 // - column-wise (kept innermost dim contiguous, e.g. column sums of a row-major matrix): tiles of
-//   kTile columns accumulate row by row, in fixed blocks of kRowBlock rows.
+//   kTile columns accumulate row by row, in fixed blocks of kRowBlock rows (float32 sum / max /
+//   min through vec_math.h's column kernels: several contiguous rows per pass, AVX2 / AVX-512).
 // Parallel work splits only along those fixed blocks or along outputs, so results are identical
 // for every thread count.
 #include <memory>
@@ -93,6 +94,9 @@ void reduce_rowwise(const Plan& P, const T* x, typename R::Out* out) {
 template <class R, class T>
 void accumulate_rows(const T* __restrict x, int64_t n, int64_t stride, int64_t tw,
                      typename R::Acc* __restrict acc) {
+  if constexpr (std::is_same_v<T, float> && R::kOp == ReduceOp::Sum) return vec_col_sum_f32(x, n, stride, tw, acc);
+  else if constexpr (std::is_same_v<T, float> && R::kOp == ReduceOp::Max) return vec_col_max_f32(x, n, stride, tw, acc);
+  else if constexpr (std::is_same_v<T, float> && R::kOp == ReduceOp::Min) return vec_col_min_f32(x, n, stride, tw, acc);
   for (int64_t i = 0; i < n; ++i) {
     const T* __restrict row = x + i * stride;
     for (int64_t c = 0; c < tw; ++c) acc[c] = R::step(acc[c], row[c]);
