@@ -125,7 +125,8 @@ std::shared_ptr<Conv1D> Conv1D::fresh() const { return std::make_shared<Conv1D>(
 Pooling::Pooling(const char* type, const char* base, int rank, Kind kind, Size2 pool, const PoolOptions& o)
     : Module(type, base), rank_(rank), kind_(kind), pool_(pool), options_(o) {
   if (pool.h <= 0 || pool.w <= 0) fail(type, ": pool_size must be positive, got (", pool.h, ", ", pool.w, ")");
-  if (o.padding() != "valid") fail(type, ": only padding 'valid' is supported, got '", o.padding(), "'");
+  if (o.padding() != "valid" && o.padding() != "same")
+    fail(type, ": padding must be 'valid' or 'same', got '", o.padding(), "'");
   check_format(type, o.data_format());
   if (!o.name().empty()) set_name(o.name());
 }
@@ -137,13 +138,15 @@ Tensor Pooling::pool_forward(const Tensor& x) {
   Tensor xf = last ? to_first(x) : x;
   Size2 s = options_.strides().given ? options_.strides() : pool_;
   int64_t lh = rank_ == 2 ? xf.size(2) : 1, lw = xf.size(-1);
-  if (lh < pool_.h || lw < pool_.w)
+  const bool same = options_.padding() == "same";
+  if (!same && (lh < pool_.h || lw < pool_.w))
     fail(type_name(), ": input shape ", x.shape(), " is smaller than the pool (", pool_.h, ", ", pool_.w, ")");
+  ConvPadding pad = same ? ConvPadding("same") : ConvPadding(0);
   Tensor y;
   if (rank_ == 2)
-    y = kind_ == Kind::Max ? max_pool2d(xf, pool_, s) : avg_pool2d(xf, pool_, s);
+    y = kind_ == Kind::Max ? max_pool2d(xf, pool_, s, pad) : avg_pool2d(xf, pool_, s, pad);
   else
-    y = kind_ == Kind::Max ? max_pool1d(xf, pool_.w, s.w) : avg_pool1d(xf, pool_.w, s.w);
+    y = kind_ == Kind::Max ? max_pool1d(xf, pool_.w, s.w, pad) : avg_pool1d(xf, pool_.w, s.w, pad);
   return last ? to_last(y) : y;
 }
 
