@@ -24,16 +24,21 @@ namespace {
 struct PoolSetup {
   Tensor x;  // (N, C, H, W), contiguous
   Window2d g;
-  bool unbatched = false;
+  bool unbatched = false, same = false;
 };
 
 // Checks and geometry, as PyTorch's pooling_output_shape (ceil_mode drops a last window that
-// would start in the right padding).
-PoolSetup pool_setup(const char* op, const Tensor& input, int nsp, Size2 k, Size2 s, Size2 p, Size2 d,
-                     bool ceil_mode) {
+// would start in the right padding); "same" as Keras (output ceil(in / stride), the odd pad at
+// the bottom / right). Sets `same` for the callers (average pooling then excludes the padding).
+PoolSetup pool_setup(const char* op, const Tensor& input, int nsp, Size2 k, Size2 s, const ConvPadding& pad,
+                     Size2 d, bool ceil_mode) {
   PoolSetup S;
   Tensor x = batchify(op, input, nsp, S.unbatched);
   if (!is_floating(x.dtype())) fail(op, ": expected a float32 or float64 input, got dtype ", x.dtype());
+  if (pad.mode == ConvPadding::Mode::Invalid)
+    fail(op, ": padding must be numbers, 'valid' or 'same', got '", pad.text, "'");
+  S.same = pad.mode == ConvPadding::Mode::Same;
+  Size2 p = pad.mode == ConvPadding::Mode::Explicit ? pad.size : Size2(0);
   if (!s.given) s = k;
   if (nsp == 1) { k.h = s.h = d.h = 1; p.h = 0; }
   if (k.h < 1 || k.w < 1) fail(op, ": kernel_size must be positive, got ", size_str(nsp, k.h, k.w));
@@ -55,8 +60,17 @@ PoolSetup pool_setup(const char* op, const Tensor& input, int nsp, Size2 k, Size
     if (ceil_mode && (o - 1) * ss >= in + pp) --o;
     return o;
   };
-  g.out_h = out(g.in_h, k.h, s.h, p.h, d.h);
-  g.out_w = out(g.in_w, k.w, s.w, p.w, d.w);
+  if (S.same) {  // out = ceil(in / stride); top / left pad = half the total, rounded down
+    auto same = [](int64_t in, int64_t kk, int64_t ss, int64_t dd, int64_t& o, int64_t& top) {
+      o = (in + ss - 1) / ss;
+      top = std::max<int64_t>((o - 1) * ss + dd * (kk - 1) + 1 - in, 0) / 2;
+    };
+    same(g.in_h, k.h, s.h, d.h, g.out_h, g.pad_h);
+    same(g.in_w, k.w, s.w, d.w, g.out_w, g.pad_w);
+  } else {
+    g.out_h = out(g.in_h, k.h, s.h, p.h, d.h);
+    g.out_w = out(g.in_w, k.w, s.w, p.w, d.w);
+  }
   if (g.out_h < 1 || g.out_w < 1)
     fail(op, ": the dilated kernel ", size_str(nsp, d.h * (k.h - 1) + 1, d.w * (k.w - 1) + 1),
          " is larger than the padded input ", size_str(nsp, g.in_h + 2 * p.h, g.in_w + 2 * p.w),
@@ -119,17 +133,17 @@ Tensor avg_pool_backward_op(const Tensor& gy0, const Window2d& g, bool incl) {
   return gx;
 }
 
-std::pair<Tensor, Tensor> max_pool_nd(const char* op, const Tensor& input, int nsp, Size2 k, Size2 s, Size2 p,
-                                      Size2 d, bool ceil_mode) {
+std::pair<Tensor, Tensor> max_pool_nd(const char* op, const Tensor& input, int nsp, Size2 k, Size2 s,
+                                      const ConvPadding& p, Size2 d, bool ceil_mode) {
   PoolSetup S = pool_setup(op, input, nsp, k, s, p, d, ceil_mode);
   auto [y, idx] = max_pool_op(S.x, S.g);
   return {pool_result(y, nsp, S.unbatched), pool_result(idx, nsp, S.unbatched)};
 }
 
-Tensor avg_pool_nd(const char* op, const Tensor& input, int nsp, Size2 k, Size2 s, Size2 p, bool ceil_mode,
-                   bool incl) {
+Tensor avg_pool_nd(const char* op, const Tensor& input, int nsp, Size2 k, Size2 s, const ConvPadding& p,
+                   bool ceil_mode, bool incl) {
   PoolSetup S = pool_setup(op, input, nsp, k, s, p, Size2(1), ceil_mode);
-  return pool_result(avg_pool_op(S.x, S.g, incl), nsp, S.unbatched);
+  return pool_result(avg_pool_op(S.x, S.g, incl && !S.same), nsp, S.unbatched);
 }
 
 Size2 stride_1d(const char* op, int64_t stride) {
@@ -184,20 +198,20 @@ Tensor adaptive_nd(const char* op, const Tensor& input, int nsp, Size2 os, bool 
 
 }  // namespace
 
-Tensor max_pool1d(const Tensor& input, int64_t k, int64_t stride, int64_t padding, int64_t dilation, bool ceil_mode) {
+Tensor max_pool1d(const Tensor& input, int64_t k, int64_t stride, ConvPadding padding, int64_t dilation, bool ceil_mode) {
   return max_pool_nd("max_pool1d", input, 1, k, stride_1d("max_pool1d", stride), padding, dilation, ceil_mode).first;
 }
-Tensor max_pool2d(const Tensor& input, Size2 k, Size2 stride, Size2 padding, Size2 dilation, bool ceil_mode) {
+Tensor max_pool2d(const Tensor& input, Size2 k, Size2 stride, ConvPadding padding, Size2 dilation, bool ceil_mode) {
   return max_pool_nd("max_pool2d", input, 2, k, stride, padding, dilation, ceil_mode).first;
 }
-std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 k, Size2 stride, Size2 padding,
+std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 k, Size2 stride, ConvPadding padding,
                                                   Size2 dilation, bool ceil_mode) {
   return max_pool_nd("max_pool2d_with_indices", input, 2, k, stride, padding, dilation, ceil_mode);
 }
-Tensor avg_pool1d(const Tensor& input, int64_t k, int64_t stride, int64_t padding, bool ceil_mode, bool incl) {
+Tensor avg_pool1d(const Tensor& input, int64_t k, int64_t stride, ConvPadding padding, bool ceil_mode, bool incl) {
   return avg_pool_nd("avg_pool1d", input, 1, k, stride_1d("avg_pool1d", stride), padding, ceil_mode, incl);
 }
-Tensor avg_pool2d(const Tensor& input, Size2 k, Size2 stride, Size2 padding, bool ceil_mode, bool incl) {
+Tensor avg_pool2d(const Tensor& input, Size2 k, Size2 stride, ConvPadding padding, bool ceil_mode, bool incl) {
   return avg_pool_nd("avg_pool2d", input, 2, k, stride, padding, ceil_mode, incl);
 }
 Tensor adaptive_avg_pool1d(const Tensor& input, int64_t n) { return adaptive_nd("adaptive_avg_pool1d", input, 1, n, false); }

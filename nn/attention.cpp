@@ -29,8 +29,13 @@ std::shared_ptr<MultiHeadAttention> MultiHeadAttention::fresh() const {
   return m;
 }
 
-Tensor MultiHeadAttention::forward(const Tensor& query, const Tensor& value_in, const Tensor& key_in,
+Tensor MultiHeadAttention::forward(const Tensor& query, const Tensor& value, const Tensor& key,
                                    const Tensor& mask) {
+  return forward(query, value, key, mask, false)[0];
+}
+
+ModuleOutput MultiHeadAttention::forward(const Tensor& query, const Tensor& value_in, const Tensor& key_in,
+                                         const Tensor& mask, bool return_scores) {
   const Tensor& value = value_in.defined() ? value_in : query;
   const Tensor& key = key_in.defined() ? key_in : value;
   if (query.dim() != 3 || value.dim() != 3 || key.dim() != 3)
@@ -45,13 +50,33 @@ Tensor MultiHeadAttention::forward(const Tensor& query, const Tensor& value_in, 
   if (options_.use_causal_mask() && mask.defined())
     fail("MultiHeadAttention: give either use_causal_mask or a mask, not both (mask shape ", mask.shape(), ")");
   const int64_t n = query.size(0), l = query.size(1), s = key.size(1);
+  if (mask.defined() && !(mask.dim() == 2 && mask.shape() == Shape{l, s}) &&
+      !(mask.dim() == 3 && (mask.size(0) == n || mask.size(0) == 1) && mask.size(1) == l && mask.size(2) == s))
+    fail("MultiHeadAttention: mask of shape ", mask.shape(), " must be (", l, ", ", s, ") or (", n, ", ", l, ", ",
+         s, ") for query ", query.shape(), " and key ", key.shape());
   auto heads = [&](const Tensor& t, int64_t len) {
     return t.reshape(Shape{n, len, heads_, key_dim_}).permute({0, 2, 1, 3});
   };
   Tensor q = heads((*q_)(query), l), k = heads((*k_)(key), s), v = heads((*v_)(value), s);
   Tensor m = mask;
   if (m.defined() && m.dim() == 3) m = m.unsqueeze(1);  // (N, 1, L, S): every head
-  Tensor a = scaled_dot_product_attention(q, k, v, m, options_.use_causal_mask() && !m.defined());
+  Tensor a, scores;
+  if (!return_scores) {
+    a = scaled_dot_product_attention(q, k, v, m, options_.use_causal_mask() && !m.defined());
+  } else {  // the same math unfused, keeping the softmax weights
+    Tensor w = matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt((double)key_dim_));
+    Tensor allowed;
+    if (options_.use_causal_mask()) allowed = tril(ones(Shape{l, s}, tapeflow::Options(w.dtype(), w.device()))).astype(kBool);
+    else if (m.defined() && m.dtype() == kBool) allowed = m;
+    else if (m.defined()) w = w + m.astype(w.dtype());
+    if (allowed.defined()) {  // a finite fill keeps a fully masked row finite; it is zeroed below
+      Tensor blocked = logical_not(allowed);
+      scores = masked_fill(softmax(masked_fill(w, blocked, -1e30), -1), blocked, 0.0);
+    } else {
+      scores = softmax(w, -1);
+    }
+    a = matmul(scores, v);
+  }
   a = a.permute({0, 2, 1, 3}).reshape(Shape{n, l, heads_ * key_dim_});
   if (!out_) {  // built on the first call: the output has the query's features (Keras)
     out_dim_ = query.size(2);
@@ -59,7 +84,9 @@ Tensor MultiHeadAttention::forward(const Tensor& query, const Tensor& value_in, 
     out_->to(device());
     out_->to(dtype());
   }
-  return (*drop_)((*out_)(a));
+  Tensor y = (*drop_)((*out_)(a));
+  if (!return_scores) return ModuleOutput(y);
+  return ModuleOutput(std::vector<Tensor>{y, scores});
 }
 
 TransformerEncoderLayer::TransformerEncoderLayer(int64_t d_model, int64_t num_heads, int64_t dff,

@@ -5,6 +5,10 @@
 // features), as Keras; scaled dot-product attention per head with scale 1/sqrt(key_dim).
 //   mha(query, value)            // key = value (Keras's call order)
 //   mha.forward(q, v, k, mask)   // mask (L, S) or (N, L, S): bool, true = may attend
+//   mha(q, v, k, mask, true)     // Keras's return_attention_scores=True: ModuleOutput
+//                                // [output (N, L, E), scores (N, num_heads, L, S)]
+// The scores are the softmax weights (a row with every position masked: zeros, as the fused
+// attention gives).
 // options: use_causal_mask (position i attends to j <= i), dropout (on the attention output).
 //
 // TransformerEncoderLayer(d_model, num_heads, dff): PyTorch's post-norm encoder layer
@@ -46,6 +50,8 @@ class MultiHeadAttention : public Cloneable<MultiHeadAttention> {
   MultiHeadAttention(int64_t num_heads, int64_t key_dim, const AttentionOptions& options = AttentionOptions());
   Tensor forward(const Tensor& query, const Tensor& value = Tensor(), const Tensor& key = Tensor(),
                  const Tensor& mask = Tensor());
+  ModuleOutput forward(const Tensor& query, const Tensor& value, const Tensor& key, const Tensor& mask,
+                       bool return_attention_scores);
   std::shared_ptr<MultiHeadAttention> fresh() const;
   int64_t num_heads() const { return heads_; }
   int64_t key_dim() const { return key_dim_; }

@@ -1,6 +1,8 @@
 // Conv1D / Conv2D (lazy build, Keras-shaped initialisation, PyTorch weight layout), pooling layers.
 #include "nn/conv_layers.h"
 
+#include <string>
+
 #include "autograd/grad_mode.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
@@ -18,6 +20,7 @@ Tensor to_first(const Tensor& x) {
   for (int i = 1; i < x.dim() - 1; ++i) p.push_back(i);
   return x.permute(p);
 }
+std::string size_text(int64_t h, int64_t w) { return "(" + std::to_string(h) + ", " + std::to_string(w) + ")"; }
 Tensor to_last(const Tensor& x) {
   std::vector<int> p{0};
   for (int i = 2; i < x.dim(); ++i) p.push_back(i);
@@ -35,6 +38,13 @@ ConvND::ConvND(const char* type, const char* base, int rank, int64_t filters, Si
   if (o.padding() != "valid" && o.padding() != "same")
     fail(type, ": padding must be 'valid' or 'same', got '", o.padding(), "'");
   check_format(type, o.data_format());
+  const Size2 st = o.strides(), dl = o.dilation_rate();
+  if (st.h <= 0 || st.w <= 0) fail(type, ": strides must be positive, got (", st.h, ", ", st.w, ")");
+  if (dl.h <= 0 || dl.w <= 0) fail(type, ": dilation_rate must be positive, got (", dl.h, ", ", dl.w, ")");
+  if (o.groups() <= 0) fail(type, ": groups must be positive, got ", o.groups());
+  if (o.groups() != 1 && mode != Mode::Normal) fail(type, ": groups must be 1, got ", o.groups());
+  if (filters % o.groups() != 0)
+    fail(type, ": filters ", filters, " must be divisible by groups ", o.groups());
   if (options_.activation().empty()) options_.activation("linear");
   activation_ = get_activation(options_.activation());
   options_.kernel_initializer(options_.kernel_initializer().resolve(type, "kernel_initializer"));
@@ -48,7 +58,8 @@ void ConvND::build_for(int64_t in) {
   tapeflow::Options o(dtype(), device());
   // Keras's kernel shape (k..., in, out) for the fans, stored as PyTorch's (out, in, k...).
   // Transpose: Keras (k..., out, in) -> PyTorch (in, out, k...); depthwise: (k..., in, dm) -> (in*dm, 1, k...).
-  Shape keras = rank_ == 2 ? Shape{kernel_size_.h, kernel_size_.w, in, filters_} : Shape{kernel_size_.w, in, filters_};
+  const int64_t kin = mode_ == Mode::Normal ? in / options_.groups() : in;  // per group
+  Shape keras = rank_ == 2 ? Shape{kernel_size_.h, kernel_size_.w, kin, filters_} : Shape{kernel_size_.w, kin, filters_};
   if (mode_ == Mode::Transpose) keras = Shape{kernel_size_.h, kernel_size_.w, filters_, in};
   Tensor k = options_.kernel_initializer().fn(keras, o);
   if (k.shape() != keras) fail(type_name(), ": kernel initializer returned shape ", k.shape(), ", expected ", keras);
@@ -80,6 +91,20 @@ Tensor ConvND::conv_forward(const Tensor& x) {
   if (built() && in != in_channels())
     fail(type_name(), "(", filters_, "): input shape ", x.shape(), " has ", in, " channels, the kernel ", kernel_.shape(),
          " expects ", in_channels());
+  // Checked before the weights are made, so a bad first call builds nothing.
+  if (!built() && in % options_.groups() != 0)
+    fail(type_name(), "(", filters_, "): input shape ", x.shape(), " has ", in, " channels, not divisible by groups ",
+         options_.groups());
+  const Size2 st = options_.strides(), dl = options_.dilation_rate();
+  const bool same = options_.padding() == "same";
+  if (same && mode_ != Mode::Transpose && (st.w != 1 || (rank_ == 2 && st.h != 1)))
+    fail(type_name(), ": padding 'same' needs strides 1, got ", rank_ == 2 ? size_text(st.h, st.w) : std::to_string(st.w));
+  if (!same && mode_ != Mode::Transpose) {
+    const int64_t kh = dl.h * (kernel_size_.h - 1) + 1, kw = dl.w * (kernel_size_.w - 1) + 1;
+    if ((rank_ == 2 && xf.size(2) < kh) || xf.size(-1) < kw)
+      fail(type_name(), ": the kernel ", rank_ == 2 ? size_text(kh, kw) : std::to_string(kw),
+           (dl.h > 1 || dl.w > 1) ? " (dilated)" : "", " is larger than the input ", x.shape(), " (padding 'valid')");
+  }
   if (!built()) build_for(in);
   if (xf.dtype() != kernel_.dtype()) xf = xf.astype(kernel_.dtype());
   ConvPadding pad = options_.padding() == "same" ? ConvPadding("same") : ConvPadding(0);
@@ -94,9 +119,10 @@ Tensor ConvND::conv_forward(const Tensor& x) {
     }
     y = conv_transpose2d(xf, kernel_, bias_, st, p, op, 1, options_.dilation_rate());
   } else if (rank_ == 2) {
-    y = conv2d(xf, kernel_, bias_, options_.strides(), pad, options_.dilation_rate(), mode_ == Mode::Depthwise ? in : 1);
+    y = conv2d(xf, kernel_, bias_, options_.strides(), pad, options_.dilation_rate(),
+               mode_ == Mode::Depthwise ? in : options_.groups());
   } else {
-    y = conv1d(xf, kernel_, bias_, options_.strides().w, pad, options_.dilation_rate().w);
+    y = conv1d(xf, kernel_, bias_, options_.strides().w, pad, options_.dilation_rate().w, options_.groups());
   }
   if (options_.activation() != "linear") y = activation_(y);
   return last ? to_last(y) : y;
@@ -125,7 +151,10 @@ std::shared_ptr<Conv1D> Conv1D::fresh() const { return std::make_shared<Conv1D>(
 Pooling::Pooling(const char* type, const char* base, int rank, Kind kind, Size2 pool, const PoolOptions& o)
     : Module(type, base), rank_(rank), kind_(kind), pool_(pool), options_(o) {
   if (pool.h <= 0 || pool.w <= 0) fail(type, ": pool_size must be positive, got (", pool.h, ", ", pool.w, ")");
-  if (o.padding() != "valid") fail(type, ": only padding 'valid' is supported, got '", o.padding(), "'");
+  if (o.strides().given && (o.strides().h <= 0 || o.strides().w <= 0))
+    fail(type, ": strides must be positive, got (", o.strides().h, ", ", o.strides().w, ")");
+  if (o.padding() != "valid" && o.padding() != "same")
+    fail(type, ": padding must be 'valid' or 'same', got '", o.padding(), "'");
   check_format(type, o.data_format());
   if (!o.name().empty()) set_name(o.name());
 }
@@ -137,13 +166,15 @@ Tensor Pooling::pool_forward(const Tensor& x) {
   Tensor xf = last ? to_first(x) : x;
   Size2 s = options_.strides().given ? options_.strides() : pool_;
   int64_t lh = rank_ == 2 ? xf.size(2) : 1, lw = xf.size(-1);
-  if (lh < pool_.h || lw < pool_.w)
+  const bool same = options_.padding() == "same";
+  if (!same && (lh < pool_.h || lw < pool_.w))
     fail(type_name(), ": input shape ", x.shape(), " is smaller than the pool (", pool_.h, ", ", pool_.w, ")");
+  ConvPadding pad = same ? ConvPadding("same") : ConvPadding(0);
   Tensor y;
   if (rank_ == 2)
-    y = kind_ == Kind::Max ? max_pool2d(xf, pool_, s) : avg_pool2d(xf, pool_, s);
+    y = kind_ == Kind::Max ? max_pool2d(xf, pool_, s, pad) : avg_pool2d(xf, pool_, s, pad);
   else
-    y = kind_ == Kind::Max ? max_pool1d(xf, pool_.w, s.w) : avg_pool1d(xf, pool_.w, s.w);
+    y = kind_ == Kind::Max ? max_pool1d(xf, pool_.w, s.w, pad) : avg_pool1d(xf, pool_.w, s.w, pad);
   return last ? to_last(y) : y;
 }
 

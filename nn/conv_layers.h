@@ -27,6 +27,7 @@ struct ConvOptions {
   TAPEFLOW_LAYER_ARG(ConvOptions, Size2, strides, Size2(1))
   TAPEFLOW_LAYER_ARG(ConvOptions, std::string, padding, "valid")  // "valid" or "same"
   TAPEFLOW_LAYER_ARG(ConvOptions, Size2, dilation_rate, Size2(1))
+  TAPEFLOW_LAYER_ARG(ConvOptions, int64_t, groups, 1)  // Conv1D / Conv2D: divides input channels and filters
   TAPEFLOW_LAYER_ARG(ConvOptions, std::string, activation, "linear")
   TAPEFLOW_LAYER_ARG(ConvOptions, bool, use_bias, true)
   TAPEFLOW_LAYER_ARG(ConvOptions, std::string, data_format, "channels_first")  // or "channels_last"
@@ -55,7 +56,9 @@ class ConvND : public Module {
   bool built() const override { return kernel_.defined(); }
   void build_for(int64_t in_channels);
   int64_t in_channels() const {  // of the built kernel
-    return mode_ == Mode::Transpose ? kernel_.size(0) : mode_ == Mode::Depthwise ? kernel_.size(0) / filters_ : kernel_.size(1);
+    return mode_ == Mode::Transpose   ? kernel_.size(0)
+           : mode_ == Mode::Depthwise ? kernel_.size(0) / filters_
+                                      : kernel_.size(1) * options_.groups();
   }
 
  protected:

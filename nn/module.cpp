@@ -247,7 +247,7 @@ void Module::build(const Shape& input_shape) {
   try {
     NoGradGuard no_grad;
     BuildingScope building;
-    (*this)(zeros(s, Options(dtype_, device_)));
+    call({zeros(s, Options(dtype_, device_))});  // the type-erased call: multi-output modules build too
   } catch (...) {
     train(was_training);
     throw;

@@ -107,7 +107,6 @@ std::shared_ptr<RNNBase> RNNBase::make_like(bool go_backwards) const {
 
 Bidirectional::Bidirectional(std::shared_ptr<RNNBase> layer) : Cloneable("Bidirectional", "bidirectional") {
   if (!layer) fail("Bidirectional: the layer is null");
-  if (layer->options().return_state()) fail("Bidirectional: return_state is not supported");
   fwd_ = register_module("forward_layer", layer);
   bwd_ = register_module("backward_layer", layer->make_like(!layer->options().go_backwards()));
 }
@@ -116,30 +115,48 @@ std::shared_ptr<Bidirectional> Bidirectional::fresh() const {
   return std::make_shared<Bidirectional>(fwd_->make_like(fwd_->options().go_backwards()));
 }
 
-Tensor Bidirectional::forward(const Tensor& x) {
+ModuleOutput Bidirectional::forward(const Tensor& x, const Tensor& s1, const Tensor& s2, const Tensor& s3,
+                                    const Tensor& s4) {
   if (x.dim() != 3) fail("Bidirectional: expected a 3-D input (batch, timesteps, features), got shape ", x.shape());
-  if (autograd::tracing()) {  // reported whole (the parts are not traced)
-    Tensor y;
+  const bool lstm = fwd_->kind() == RNNBase::Kind::LSTM;
+  const int given = s1.defined() + s2.defined() + s3.defined() + s4.defined();
+  const int want = lstm ? 4 : 2;
+  if (given != 0 && (given != want || (!lstm && (s3.defined() || s4.defined()))))
+    fail("Bidirectional(", fwd_->type_name(), "): expected ", want, " initial states (",
+         lstm ? "forward h, c, backward h, c" : "forward h, backward h", "), got ", given);
+  const Shape state{x.size(0), fwd_->units()};
+  for (const Tensor* t : {&s1, &s2, &s3, &s4})  // checked before either direction runs (or builds)
+    if (t->defined() && t->shape() != state)
+      fail("Bidirectional(", fwd_->type_name(), "): initial state of shape ", t->shape(), ", expected ", state,
+           " for input ", x.shape());
+  if (autograd::tracing()) {  // reported whole (the parts are not traced), one report per output
+    ModuleOutput r;
     {
       autograd::TraceGuard off(nullptr);
-      y = forward(x);
+      r = forward(x, s1, s2, s3, s4);
     }
     auto p = fwd_->named_parameters(), q = bwd_->named_parameters();  // weight_ih, weight_hh, bias_ih, bias_hh
-    autograd::trace("bidirectional", {x, p[0].second, p[1].second, p[2].second, p[3].second, q[0].second,
-                                      q[1].second, q[2].second, q[3].second}, y,
-                    {{"kind", {(int64_t)fwd_->kind()}}, {"return_sequences", {fwd_->options().return_sequences()}},
-                     {"go_backwards", {fwd_->options().go_backwards()}}});
-    return y;
+    for (size_t i = 0; i < r.size(); ++i)
+      autograd::trace("bidirectional", {x, p[0].second, p[1].second, p[2].second, p[3].second, q[0].second,
+                                        q[1].second, q[2].second, q[3].second}, r[i],
+                      {{"kind", {(int64_t)fwd_->kind()}}, {"return_sequences", {fwd_->options().return_sequences()}},
+                       {"go_backwards", {fwd_->options().go_backwards()}}, {"output", {(int64_t)i}},
+                       {"initial_states", {(int64_t)given}}});
+    return r;
   }
-  Tensor f = fwd_->run(x, Tensor(), Tensor())[0];
-  Tensor b = bwd_->run(x, Tensor(), Tensor())[0];
+  ModuleOutput f = lstm ? fwd_->run(x, s1, s2) : fwd_->run(x, s1, Tensor());
+  ModuleOutput b = lstm ? bwd_->run(x, s3, s4) : bwd_->run(x, s2, Tensor());
+  Tensor fo = f[0], bo = b[0];
   if (fwd_->options().return_sequences()) {  // the backward outputs come last step first
     const int64_t steps = x.size(1);
     std::vector<int64_t> rev(steps);
     for (int64_t i = 0; i < steps; ++i) rev[i] = steps - 1 - i;
-    b = index_select(b, 1, from_vector(rev).to(b.device()));
+    bo = index_select(bo, 1, from_vector(rev).to(bo.device()));
   }
-  return concat({f, b}, -1);
+  std::vector<Tensor> out{concat({fo, bo}, -1)};
+  for (size_t i = 1; i < f.size(); ++i) out.push_back(f[i]);
+  for (size_t i = 1; i < b.size(); ++i) out.push_back(b[i]);
+  return ModuleOutput(std::move(out));
 }
 
 RepeatVector::RepeatVector(int64_t n) : Cloneable("RepeatVector", "repeat_vector"), n_(n) {

@@ -82,12 +82,19 @@ TAPEFLOW_RNN_LAYER(GRU)
 // Bidirectional(layer): runs `layer` forward and a copy of it (fresh weights, go_backwards)
 // backward over the sequence and concatenates their outputs on the last axis (Keras's
 // merge_mode "concat"; the backward sequence is put back in time order). Children
-// "forward_layer" and "backward_layer"; return_state is not supported.
+// "forward_layer" and "backward_layer". Initial states and return_state in Keras's order:
+//   bi(x)                          // [output]
+//   bi(x, fh, fc, bh, bc)          // LSTM: forward (h, c) then backward (h, c); GRU /
+//                                  // SimpleRNN: bi(x, fh, bh); every state (N, units)
+// with return_state: [output, forward states..., backward states...] (LSTM: 5 outputs).
 class Bidirectional : public Cloneable<Bidirectional> {
  public:
   explicit Bidirectional(std::shared_ptr<RNNBase> layer);
-  Tensor forward(const Tensor& x) override;
+  ModuleOutput forward(const Tensor& x, const Tensor& s1 = Tensor(), const Tensor& s2 = Tensor(),
+                       const Tensor& s3 = Tensor(), const Tensor& s4 = Tensor());
   std::shared_ptr<Bidirectional> fresh() const;
+  const std::shared_ptr<RNNBase>& forward_layer() const { return fwd_; }
+  const std::shared_ptr<RNNBase>& backward_layer() const { return bwd_; }
 
  private:
   std::shared_ptr<RNNBase> fwd_, bwd_;

@@ -148,6 +148,8 @@ std::string emit_bidirectional(Exporter& ex, const TraceOp& op) {
   int kind = (int)iattr(op, "kind");
   if (iattr(op, "go_backwards"))
     ex.unsupported(op, "Bidirectional of a go_backwards layer has no ONNX form (its forward layer reads backwards)");
+  if (iattr(op, "initial_states") > 0 || iattr(op, "output") > 0)
+    ex.unsupported(op, "Bidirectional with initial states or return_state is not exported yet (only its output)");
   DType dt = op.output.dtype();
   int64_t units = op.inputs[2].size(1);
   auto f = direction_weights(ex, kind, &op.inputs[1], dt), b = direction_weights(ex, kind, &op.inputs[5], dt);

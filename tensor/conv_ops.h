@@ -58,20 +58,24 @@ Tensor conv_transpose1d(const Tensor& input, const Tensor& weight, const Tensor&
                         int64_t groups = 1, int64_t dilation = 1);
 
 // ---- pooling ----
-// stride not given = kernel_size; padding (implicit -inf for max, 0 for avg) at most half the
-// kernel; ceil_mode rounds the output size up (a last window must start inside the input or
-// the left padding). Max pooling's gradient goes to the first maximum of each window.
-Tensor max_pool1d(const Tensor& input, int64_t kernel_size, int64_t stride = 0, int64_t padding = 0,
+// stride not given = kernel_size; padding (implicit -inf for max, 0 for avg): numbers at most
+// half the kernel, "valid" (= 0) or "same" (Keras: output ceil(in / stride); the total
+// max((out - 1) * stride + dilation * (kernel - 1) + 1 - in, 0) split with the extra on the
+// bottom / right; average pooling then divides by the input positions in each window, whatever
+// count_include_pad says, and ceil_mode has no effect). ceil_mode rounds the output size up (a
+// last window must start inside the input or the left padding). Max pooling's gradient goes to
+// the first maximum of each window.
+Tensor max_pool1d(const Tensor& input, int64_t kernel_size, int64_t stride = 0, ConvPadding padding = 0,
                   int64_t dilation = 1, bool ceil_mode = false);  // stride 0: = kernel_size
-Tensor max_pool2d(const Tensor& input, Size2 kernel_size, Size2 stride = Size2(), Size2 padding = 0,
+Tensor max_pool2d(const Tensor& input, Size2 kernel_size, Size2 stride = Size2(), ConvPadding padding = 0,
                   Size2 dilation = 1, bool ceil_mode = false);
 // (output, indices): indices (int64) = h * W + w of each window's maximum in its input plane.
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 kernel_size,
-                                                  Size2 stride = Size2(), Size2 padding = 0,
+                                                  Size2 stride = Size2(), ConvPadding padding = 0,
                                                   Size2 dilation = 1, bool ceil_mode = false);
-Tensor avg_pool1d(const Tensor& input, int64_t kernel_size, int64_t stride = 0, int64_t padding = 0,
+Tensor avg_pool1d(const Tensor& input, int64_t kernel_size, int64_t stride = 0, ConvPadding padding = 0,
                   bool ceil_mode = false, bool count_include_pad = true);  // stride 0: = kernel
-Tensor avg_pool2d(const Tensor& input, Size2 kernel_size, Size2 stride = Size2(), Size2 padding = 0,
+Tensor avg_pool2d(const Tensor& input, Size2 kernel_size, Size2 stride = Size2(), ConvPadding padding = 0,
                   bool ceil_mode = false, bool count_include_pad = true);
 // Adaptive pooling to a fixed output size: window i spans [floor(i*H/out), ceil((i+1)*H/out)).
 Tensor adaptive_avg_pool1d(const Tensor& input, int64_t output_size);

@@ -41,8 +41,10 @@ TEST_CASE("samples/fashion_cnn: 2 epochs on 4,000 images", "[samples]") {
   std::string out = run_sample("fashion_cnn", "--quick", &st);
   INFO(out);
   REQUIRE(st == 0);
-  REQUIRE_THAT(out, Catch::Contains("conv2d (Conv2D)              (None, 32, 26, 26)        320"));
-  REQUIRE_THAT(out, Catch::Contains("Total params: 225,034"));
+  REQUIRE_THAT(out, Catch::Contains("conv2d (Conv2D)              (None, 32, 28, 28)        320"));
+  REQUIRE_THAT(out, Catch::Contains("batch_normalization (BatchNo (None, 32, 28, 28)        128"));
+  REQUIRE_THAT(out, Catch::Contains("Total params: 422,026"));
+  REQUIRE_THAT(out, Catch::Contains("Non-trainable params: 192"));
   REQUIRE(percent(out, "Test accuracy: ") >= 65.0);
 }
 
