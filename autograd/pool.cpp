@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "autograd/function.h"
+#include "autograd/trace.h"
 #include "autograd/window.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
@@ -119,17 +120,53 @@ Tensor avg_pool_backward_op(const Tensor& gy0, const Window2d& g, bool incl) {
   return gx;
 }
 
+// The spatial values of a (h, w) pair: (w) for a 1-D op.
+std::vector<int64_t> spatial(int nsp, int64_t h, int64_t w) {
+  return nsp == 1 ? std::vector<int64_t>{w} : std::vector<int64_t>{h, w};
+}
+
+// Pooling reports itself to a tracer (autograd/trace.h) as one "max_pool" / "avg_pool" with the
+// resolved geometry (ONNX's attributes; pads symmetric); its parts are not traced.
+void trace_pool(const char* name, const Tensor& input, const Tensor& y, int nsp, const Window2d& g, bool ceil_mode,
+                bool incl) {
+  std::vector<int64_t> pads = spatial(nsp, g.pad_h, g.pad_w), hi = pads;
+  pads.insert(pads.end(), hi.begin(), hi.end());
+  autograd::trace(name, {input}, y,
+                  {{"nsp", {nsp}}, {"kernel_shape", spatial(nsp, g.kernel_h, g.kernel_w)},
+                   {"strides", spatial(nsp, g.stride_h, g.stride_w)}, {"pads", pads},
+                   {"dilations", spatial(nsp, g.dilation_h, g.dilation_w)}, {"ceil_mode", {ceil_mode}},
+                   {"count_include_pad", {incl}}});
+}
+
 std::pair<Tensor, Tensor> max_pool_nd(const char* op, const Tensor& input, int nsp, Size2 k, Size2 s, Size2 p,
                                       Size2 d, bool ceil_mode) {
-  PoolSetup S = pool_setup(op, input, nsp, k, s, p, d, ceil_mode);
-  auto [y, idx] = max_pool_op(S.x, S.g);
-  return {pool_result(y, nsp, S.unbatched), pool_result(idx, nsp, S.unbatched)};
+  const bool tr = autograd::tracing();
+  std::pair<Tensor, Tensor> r;
+  Window2d g;
+  {
+    autograd::TraceGuard off(nullptr);
+    PoolSetup S = pool_setup(op, input, nsp, k, s, p, d, ceil_mode);
+    g = S.g;
+    auto [y, idx] = max_pool_op(S.x, S.g);
+    r = {pool_result(y, nsp, S.unbatched), pool_result(idx, nsp, S.unbatched)};
+  }
+  if (tr) trace_pool("max_pool", input, r.first, nsp, g, ceil_mode, false);
+  return r;
 }
 
 Tensor avg_pool_nd(const char* op, const Tensor& input, int nsp, Size2 k, Size2 s, Size2 p, bool ceil_mode,
                    bool incl) {
-  PoolSetup S = pool_setup(op, input, nsp, k, s, p, Size2(1), ceil_mode);
-  return pool_result(avg_pool_op(S.x, S.g, incl), nsp, S.unbatched);
+  const bool tr = autograd::tracing();
+  Tensor y;
+  Window2d g;
+  {
+    autograd::TraceGuard off(nullptr);
+    PoolSetup S = pool_setup(op, input, nsp, k, s, p, Size2(1), ceil_mode);
+    g = S.g;
+    y = pool_result(avg_pool_op(S.x, S.g, incl), nsp, S.unbatched);
+  }
+  if (tr) trace_pool("avg_pool", input, y, nsp, g, ceil_mode, incl);
+  return y;
 }
 
 Size2 stride_1d(const char* op, int64_t stride) {

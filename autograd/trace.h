@@ -6,6 +6,8 @@
 // Traced ops: the element-wise ops (unary, binary, comparisons, where, clamp, pow), astype,
 // clone/contiguous, matmul, addmm, reshape/view/flatten, permute/transpose, squeeze, unsqueeze,
 // concat, the sum/prod/max/min/mean reductions, softmax and log_softmax.
+// Conv family (one report each, their parts untraced): conv1d/conv2d ("conv"), conv_transpose
+// ("conv_transpose"), max/avg pooling ("max_pool", "avg_pool"), pad, batch_norm.
 // The hook costs one function call per op when no tracer is installed.
 #pragma once
 #include <cstdint>

@@ -210,6 +210,7 @@ void emit(Exporter& ex, const TraceOp& op) {
     auto& s = ex.node(n, {ex.in(op.inputs[0], dt)});
     for (const char* a : c->second) attr_float(s, a, op.attr(a)->f);
     name = ex.out(s);
+  } else if (emit_conv(ex, op, name, out_batch)) {
   } else {
     ex.unsupported(op, "the exporter has no ONNX form for it");
   }
