@@ -35,6 +35,10 @@ struct OpNode {
 // Runs one node: `in` holds one tensor per node input (undefined for an omitted optional one).
 std::vector<Tensor> run_node(const OpNode& n, const std::vector<Tensor>& in, int64_t opset);
 bool is_supported(const std::string& op);
+// The conv family (import_conv.cpp): Conv, ConvTranspose, pooling, BatchNormalization, Pad.
+bool conv_supports(const std::string& op);
+std::vector<Tensor> run_conv_node(const OpNode& n, const std::vector<Tensor>& in, int64_t opset);
+std::vector<std::string> conv_op_names();
 
 }  // namespace detail
 

@@ -266,9 +266,10 @@ const std::map<std::string, Fn>& table() {
 
 }  // namespace
 
-bool is_supported(const std::string& op) { return table().count(op) != 0; }
+bool is_supported(const std::string& op) { return table().count(op) != 0 || conv_supports(op); }
 
 std::vector<Tensor> run_node(const OpNode& n, const std::vector<Tensor>& in, int64_t opset) {
+  if (conv_supports(n.op)) return run_conv_node(n, in, opset);
   return table().at(n.op)(n, in, opset);
 }
 
@@ -278,6 +279,8 @@ const std::vector<std::string>& supported_ops() {
   static const std::vector<std::string> ops = [] {
     std::vector<std::string> v;
     for (const auto& [name, fn] : detail::table()) v.push_back(name);
+    for (const auto& name : detail::conv_op_names()) v.push_back(name);
+    std::sort(v.begin(), v.end());
     return v;
   }();
   return ops;
