@@ -53,7 +53,7 @@ struct TorchLayerMap {
 };
 // The mapping for a mix of Linear, Conv and BatchNorm layers (see above for each kind):
 //   data::torch_layer_mapping({{"0", TorchLayer::Conv, "0"}, {"1", TorchLayer::BatchNorm, "1"},
-//                              {"8", TorchLayer::Linear, "9"}})
+//                              {"4", TorchLayer::Conv, "5"}, {"8", TorchLayer::Linear, "8"}})
 std::vector<TorchMapping> torch_layer_mapping(const std::vector<TorchLayerMap>& layers);
 
 // Applies `mapping` to a loaded state_dict. Every torch_name must be present (and 2-d where it

@@ -317,3 +317,49 @@ TEST_CASE("onnx conv: bad conv-family nodes throw naming the node and the shapes
   CHECK(x.to_vector<float>() == before.to_vector<float>());  // the input is left unchanged
 }
 #endif
+
+namespace {
+
+// A module running one functional op (for the export checks below).
+struct FnModel : nn::Module {
+  std::function<Tensor(const Tensor&)> f;
+  explicit FnModel(std::function<Tensor(const Tensor&)> fn) : f(std::move(fn)) {}
+  Tensor forward(const Tensor& x) override { return f(x); }
+};
+
+}  // namespace
+
+TEST_CASE("onnx conv: export of conv-family ops without an ONNX form names the problem", "[onnx][conv]") {
+  if (!tfo::available()) return;
+  Tensor x = uniform({2, 3, 6, 6}, -1, 1);
+  FnModel circular([](const Tensor& t) { return pad(t, {1, 1}, "circular"); });
+  REQUIRE_THROWS_WITH(tfo::export_model_to_string(circular, x),
+                      Contains("op 'pad' on inputs of shapes (2, 3, 6, 6) cannot be exported: circular padding"));
+  Tensor rm = zeros({3}), rv = ones({3});
+  FnModel train_bn([&](const Tensor& t) { return batch_norm(t, rm, rv, Tensor(), Tensor(), true); });
+  REQUIRE_THROWS_WITH(tfo::export_model_to_string(train_bn, x),
+                      Contains("op 'batch_norm'") && Contains("training mode (batch statistics)"));
+  FnModel ceil_avg([](const Tensor& t) { return avg_pool2d(t, 3, 2, 1, true, true); });  // 6 -> 4 (floor: 3)
+  REQUIRE_THROWS_WITH(tfo::export_model_to_string(ceil_avg, x),
+                      Contains("op 'avg_pool'") && Contains("ceil_mode and count_include_pad has no exact ONNX form"));
+  // The same with count_include_pad = false exports (extra end padding) and imports back.
+  FnModel ceil_excl([](const Tensor& t) { return avg_pool2d(t, 3, 2, 1, true, false); });
+  auto back = tfo::load_from_string(tfo::export_model_to_string(ceil_excl, x));
+  NoGradGuard ng;
+  CHECK(matches((*back)(x), ceil_excl(x)));
+}
+
+TEST_CASE("onnx conv: an unbatched conv exports with Unsqueeze / Squeeze (fixed batch)", "[onnx][conv]") {
+  if (!tfo::available()) return;
+  manual_seed(8);
+  Tensor w = uniform({4, 3, 3, 3}, -1, 1), b = uniform({4}, -1, 1);
+  FnModel conv([&](const Tensor& t) { return max_pool2d(conv2d(t, w, b, 1, 1), 2); });
+  Tensor x = uniform({3, 6, 6}, -1, 1);  // (C, H, W): no batch dim
+  tfo::ExportOptions fixed;
+  fixed.dynamic_batch = false;
+  auto back = tfo::load_from_string(tfo::export_model_to_string(conv, x, fixed));
+  NoGradGuard ng;
+  Tensor y = (*back)(x);
+  CHECK(y.shape() == Shape{4, 3, 3});
+  CHECK(matches(y, conv(x)));
+}
