@@ -125,7 +125,7 @@ Tensor conv_nd_impl(const char* op, const Tensor& input, const Tensor& weight, c
 }
 
 // The spatial values of a (h, w) attribute: (w) for a 1-D op.
-std::vector<int64_t> spatial(int nsp, int64_t h, int64_t w) {
+std::vector<int64_t> conv_spatial(int nsp, int64_t h, int64_t w) {
   return nsp == 1 ? std::vector<int64_t>{w} : std::vector<int64_t>{h, w};
 }
 
@@ -145,11 +145,11 @@ Tensor conv_nd(const char* op, const Tensor& input, const Tensor& weight, const 
     y = conv_nd_impl(op, input, weight, bias, nsp, stride, padding, dilation, groups, pads);
   }
   if (tr) {
-    std::vector<int64_t> p = spatial(nsp, pads[0], pads[1]), hi = spatial(nsp, pads[2], pads[3]);
+    std::vector<int64_t> p = conv_spatial(nsp, pads[0], pads[1]), hi = conv_spatial(nsp, pads[2], pads[3]);
     p.insert(p.end(), hi.begin(), hi.end());
     autograd::trace("conv", traced_inputs(input, weight, bias), y,
-                    {{"nsp", {nsp}}, {"strides", spatial(nsp, stride.h, stride.w)}, {"pads", p},
-                     {"dilations", spatial(nsp, dilation.h, dilation.w)}, {"group", {groups}}});
+                    {{"nsp", {nsp}}, {"strides", conv_spatial(nsp, stride.h, stride.w)}, {"pads", p},
+                     {"dilations", conv_spatial(nsp, dilation.h, dilation.w)}, {"group", {groups}}});
   }
   return y;
 }
@@ -216,12 +216,12 @@ Tensor conv_transpose_nd(const char* op, const Tensor& input, const Tensor& weig
     y = conv_transpose_nd_impl(op, input, weight, bias, nsp, stride, padding, output_padding, groups, dilation);
   }
   if (tr) {
-    std::vector<int64_t> p = spatial(nsp, padding.h, padding.w), hi = p;
+    std::vector<int64_t> p = conv_spatial(nsp, padding.h, padding.w), hi = p;
     p.insert(p.end(), hi.begin(), hi.end());
     autograd::trace("conv_transpose", traced_inputs(input, weight, bias), y,
-                    {{"nsp", {nsp}}, {"strides", spatial(nsp, stride.h, stride.w)}, {"pads", p},
-                     {"output_padding", spatial(nsp, output_padding.h, output_padding.w)},
-                     {"dilations", spatial(nsp, dilation.h, dilation.w)}, {"group", {groups}}});
+                    {{"nsp", {nsp}}, {"strides", conv_spatial(nsp, stride.h, stride.w)}, {"pads", p},
+                     {"output_padding", conv_spatial(nsp, output_padding.h, output_padding.w)},
+                     {"dilations", conv_spatial(nsp, dilation.h, dilation.w)}, {"group", {groups}}});
   }
   return y;
 }

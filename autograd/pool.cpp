@@ -121,7 +121,7 @@ Tensor avg_pool_backward_op(const Tensor& gy0, const Window2d& g, bool incl) {
 }
 
 // The spatial values of a (h, w) pair: (w) for a 1-D op.
-std::vector<int64_t> spatial(int nsp, int64_t h, int64_t w) {
+std::vector<int64_t> pool_spatial(int nsp, int64_t h, int64_t w) {
   return nsp == 1 ? std::vector<int64_t>{w} : std::vector<int64_t>{h, w};
 }
 
@@ -129,12 +129,12 @@ std::vector<int64_t> spatial(int nsp, int64_t h, int64_t w) {
 // resolved geometry (ONNX's attributes; pads symmetric); its parts are not traced.
 void trace_pool(const char* name, const Tensor& input, const Tensor& y, int nsp, const Window2d& g, bool ceil_mode,
                 bool incl) {
-  std::vector<int64_t> pads = spatial(nsp, g.pad_h, g.pad_w), hi = pads;
+  std::vector<int64_t> pads = pool_spatial(nsp, g.pad_h, g.pad_w), hi = pads;
   pads.insert(pads.end(), hi.begin(), hi.end());
   autograd::trace(name, {input}, y,
-                  {{"nsp", {nsp}}, {"kernel_shape", spatial(nsp, g.kernel_h, g.kernel_w)},
-                   {"strides", spatial(nsp, g.stride_h, g.stride_w)}, {"pads", pads},
-                   {"dilations", spatial(nsp, g.dilation_h, g.dilation_w)}, {"ceil_mode", {ceil_mode}},
+                  {{"nsp", {nsp}}, {"kernel_shape", pool_spatial(nsp, g.kernel_h, g.kernel_w)},
+                   {"strides", pool_spatial(nsp, g.stride_h, g.stride_w)}, {"pads", pads},
+                   {"dilations", pool_spatial(nsp, g.dilation_h, g.dilation_w)}, {"ceil_mode", {ceil_mode}},
                    {"count_include_pad", {incl}}});
 }
 

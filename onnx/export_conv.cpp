@@ -9,7 +9,7 @@ namespace tapeflow::onnx::detail {
 
 using autograd::TraceOp;
 
-namespace {
+namespace export_conv {  // named: a unity build shares one anonymous namespace between sources
 
 void attr_int(::onnx::NodeProto& n, const char* name, int64_t v) {
   auto* a = n.add_attribute();
@@ -154,14 +154,15 @@ std::string batch_norm(Exporter& ex, const TraceOp& op, int& out_batch) {
   return ex.out(n);
 }
 
-}  // namespace
+}  // namespace export_conv
 
 bool emit_conv(Exporter& ex, const TraceOp& op, std::string& name, int& out_batch) {
+  namespace x = export_conv;
   const std::string& n = op.op;
-  if (n == "conv" || n == "conv_transpose") name = conv(ex, op, n == "conv_transpose", out_batch);
-  else if (n == "max_pool" || n == "avg_pool") name = pool(ex, op, n == "max_pool", out_batch);
-  else if (n == "pad") name = pad(ex, op, out_batch);
-  else if (n == "batch_norm") name = batch_norm(ex, op, out_batch);
+  if (n == "conv" || n == "conv_transpose") name = x::conv(ex, op, n == "conv_transpose", out_batch);
+  else if (n == "max_pool" || n == "avg_pool") name = x::pool(ex, op, n == "max_pool", out_batch);
+  else if (n == "pad") name = x::pad(ex, op, out_batch);
+  else if (n == "batch_norm") name = x::batch_norm(ex, op, out_batch);
   else return false;
   return true;
 }

@@ -17,7 +17,7 @@
 
 namespace tapeflow::onnx::detail {
 
-namespace {
+namespace import_conv {  // named: a unity build shares one anonymous namespace between sources
 
 using Ins = std::vector<Tensor>;
 using Outs = std::vector<Tensor>;
@@ -123,10 +123,10 @@ Outs conv(const OpNode& node, const Ins& in, int64_t) {
   if (!p.symmetric()) {
     Pads extra = p;
     for (size_t i = 0; i < nsp; ++i) { extra.lo[i] -= sym[i]; extra.hi[i] -= sym[i]; }
-    xi = pad(x, pad_list(extra));
+    xi = tapeflow::pad(x, pad_list(extra));
   }
-  if (nsp == 1) return {conv1d(xi, w, b, s[0], sym[0], d[0], g)};
-  return {conv2d(xi, w, b, Size2(s[0], s[1]), ConvPadding(sym[0], sym[1]), Size2(d[0], d[1]), g)};
+  if (nsp == 1) return {tapeflow::conv1d(xi, w, b, s[0], sym[0], d[0], g)};
+  return {tapeflow::conv2d(xi, w, b, Size2(s[0], s[1]), ConvPadding(sym[0], sym[1]), Size2(d[0], d[1]), g)};
 }
 
 Outs conv_transpose(const OpNode& node, const Ins& in, int64_t) {
@@ -159,9 +159,9 @@ Outs conv_transpose(const OpNode& node, const Ins& in, int64_t) {
   const bool sym = p.symmetric();
   Tensor y;
   if (nsp == 1)
-    y = conv_transpose1d(x, w, b, s[0], sym ? p.lo[0] : 0, op[0], g, d[0]);
+    y = tapeflow::conv_transpose1d(x, w, b, s[0], sym ? p.lo[0] : 0, op[0], g, d[0]);
   else
-    y = conv_transpose2d(x, w, b, Size2(s[0], s[1]), sym ? Size2(p.lo[0], p.lo[1]) : Size2(0, 0),
+    y = tapeflow::conv_transpose2d(x, w, b, Size2(s[0], s[1]), sym ? Size2(p.lo[0], p.lo[1]) : Size2(0, 0),
                          Size2(op[0], op[1]), g, Size2(d[0], d[1]));
   if (!sym)
     for (size_t i = 0; i < nsp; ++i) {
@@ -193,20 +193,22 @@ Outs pool(const OpNode& node, const Ins& in, bool is_max) {
   if (!native && ceil_mode) fail("ceil_mode with asymmetric pads (or pads over half the kernel) is not supported");
   auto run = [&](const Tensor& t, const std::vector<int64_t>& pp, bool max, bool count_pad) {
     if (nsp == 1)
-      return max ? max_pool1d(t, k[0], s[0], pp[0], d[0], ceil_mode) : avg_pool1d(t, k[0], s[0], pp[0], ceil_mode, count_pad);
-    return max ? max_pool2d(t, Size2(k[0], k[1]), Size2(s[0], s[1]), Size2(pp[0], pp[1]), Size2(d[0], d[1]), ceil_mode)
-               : avg_pool2d(t, Size2(k[0], k[1]), Size2(s[0], s[1]), Size2(pp[0], pp[1]), ceil_mode, count_pad);
+      return max ? tapeflow::max_pool1d(t, k[0], s[0], pp[0], d[0], ceil_mode)
+                 : tapeflow::avg_pool1d(t, k[0], s[0], pp[0], ceil_mode, count_pad);
+    return max ? tapeflow::max_pool2d(t, Size2(k[0], k[1]), Size2(s[0], s[1]), Size2(pp[0], pp[1]), Size2(d[0], d[1]), ceil_mode)
+               : tapeflow::avg_pool2d(t, Size2(k[0], k[1]), Size2(s[0], s[1]), Size2(pp[0], pp[1]), ceil_mode, count_pad);
   };
   if (native) return {run(x, p.lo, is_max, incl)};
   const std::vector<int64_t> none(nsp, 0);
-  if (is_max) return {run(pad(x, pad_list(p), "constant", -std::numeric_limits<double>::infinity()), none, true, false)};
-  Tensor sum_avg = run(pad(x, pad_list(p)), none, false, true);
+  if (is_max)
+    return {run(tapeflow::pad(x, pad_list(p), "constant", -std::numeric_limits<double>::infinity()), none, true, false)};
+  Tensor sum_avg = run(tapeflow::pad(x, pad_list(p)), none, false, true);
   if (incl) return {sum_avg};
   // Leave the padding out of the count: divide by the average of a padded mask of ones.
   Shape ms = x.shape();
   ms[0] = 1;
   ms[1] = 1;
-  Tensor mask = pad(ones(ms, Options(x.dtype(), x.device())), pad_list(p));
+  Tensor mask = tapeflow::pad(tapeflow::ones(ms, Options(x.dtype(), x.device())), pad_list(p));
   return {sum_avg / run(mask, none, false, true)};
 }
 
@@ -215,7 +217,7 @@ Outs global_pool(const OpNode&, const Ins& in, bool is_max) {
   if (x.dim() < 3) fail("expected an (N, C, spatial...) input, got shape ", x.shape());
   std::vector<int> axes;
   for (int i = 2; i < x.dim(); ++i) axes.push_back(i);
-  return {is_max ? max(x, Axes(axes), true) : mean(x, Axes(axes), true)};
+  return {is_max ? tapeflow::max(x, Axes(axes), true) : tapeflow::mean(x, Axes(axes), true)};
 }
 
 Outs batch_norm_op(const OpNode& node, const Ins& in, int64_t) {
@@ -226,7 +228,7 @@ Outs batch_norm_op(const OpNode& node, const Ins& in, int64_t) {
   for (size_t i = 1; i < node.outputs.size(); ++i)
     if (!node.outputs[i].empty()) fail("the running_mean / running_var outputs (training form) are not supported");
   if (x.dim() < 2) fail("expected an (N, C, ...) input, got shape ", x.shape());
-  return {batch_norm(x, m.detach(), v.detach(), scale, bias, false, 0.1, node.getf("epsilon", 1e-5))};
+  return {tapeflow::batch_norm(x, m.detach(), v.detach(), scale, bias, false, 0.1, node.getf("epsilon", 1e-5))};
 }
 
 Outs pad_op(const OpNode& node, const Ins& in, int64_t opset) {
@@ -259,7 +261,7 @@ Outs pad_op(const OpNode& node, const Ins& in, int64_t opset) {
     amounts.push_back(pads[i]);
     amounts.push_back(pads[i + r]);
   }
-  return {pad(x, amounts, mode, value)};
+  return {tapeflow::pad(x, amounts, mode, value)};
 }
 
 using Fn = Outs (*)(const OpNode&, const Ins&, int64_t);
@@ -278,17 +280,17 @@ const std::map<std::string, Fn>& ops() {
   return t;
 }
 
-}  // namespace
+}  // namespace import_conv
 
-bool conv_supports(const std::string& op) { return ops().count(op) != 0; }
+bool conv_supports(const std::string& op) { return import_conv::ops().count(op) != 0; }
 
 std::vector<Tensor> run_conv_node(const OpNode& n, const std::vector<Tensor>& in, int64_t opset) {
-  return ops().at(n.op)(n, in, opset);
+  return import_conv::ops().at(n.op)(n, in, opset);
 }
 
 std::vector<std::string> conv_op_names() {
   std::vector<std::string> v;
-  for (const auto& [name, fn] : ops()) v.push_back(name);
+  for (const auto& [name, fn] : import_conv::ops()) v.push_back(name);
   return v;
 }
 

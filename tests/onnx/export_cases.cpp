@@ -1,5 +1,5 @@
 // tests/onnx/export_cases DIR: exports one model per exportable layer and activation (and the
-// samples' MLP) to DIR/<case>.onnx, and writes tapeflow's input and output at two batch sizes
+// samples' MLP and fashion_cnn CNN, and the conv family's options) to DIR/<case>.onnx, and writes tapeflow's input and output at two batch sizes
 // (DIR/<case>.b<N>.in.npy / .out.npy) for check_models.py, which runs ONNX's checker and ONNX
 // Runtime on each file and compares. One line per case in DIR/cases.txt.
 #include <cstdio>
