@@ -161,7 +161,7 @@ TEST_CASE("onnx conv: a PyTorch CNN's ONNX export and its state_dict give PyTorc
   before.backward();
   for (std::string w : {"0.weight", "0.bias", "1.weight", "1.bias", "4.weight", "8.weight"}) {
     INFO(w);
-    const Tensor& p = find(m->named_parameters(), w);
+    Tensor p = find(m->named_parameters(), w);  // a copy: named_parameters() is a temporary
     REQUIRE(p.grad().defined());
     CHECK(p.grad().shape() == p.shape());
   }
