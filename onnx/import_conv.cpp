@@ -33,6 +33,29 @@ std::string list(const std::vector<int64_t>& v) {
   return s + "]";
 }
 
+// Limits against malformed or hostile files: attribute values (so the size arithmetic cannot
+// overflow) and the elements of a tensor a node makes (its output, padded input or im2col).
+constexpr int64_t kMaxAttr = int64_t(1) << 24;
+constexpr int64_t kMaxElements = int64_t(1) << 27;
+
+void check_range(const char* name, const std::vector<int64_t>& v) {
+  for (int64_t x : v)
+    if (x > kMaxAttr || x < -kMaxAttr) fail(name, " ", list(v), " has a value beyond +-2^24");
+}
+
+// Fails when a tensor of these dims would exceed kMaxElements (dims checked one by one, so the
+// product cannot overflow).
+void check_elements(const char* what, const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (d <= 0) return;  // empty or invalid: the op reports it
+    if (n > kMaxElements / d)
+      fail(what, " of shape ", list(dims), " would exceed the importer's limit of 2^27 elements per tensor",
+           " (split the batch)");
+    n *= d;
+  }
+}
+
 // A per-spatial-dim attribute (strides, dilations, kernel_shape): `n` values, default `dflt`.
 std::vector<int64_t> spatial_attr(const OpNode& node, const char* name, size_t n, int64_t dflt) {
   const std::vector<int64_t>* a = node.getints(name);
@@ -41,7 +64,22 @@ std::vector<int64_t> spatial_attr(const OpNode& node, const char* name, size_t n
     fail(name, " ", list(*a), " has ", a->size(), " values, expected ", n, " (one per spatial dim)");
   for (int64_t v : *a)
     if (v < 1) fail(name, " ", list(*a), " must be positive");
+  check_range(name, *a);
   return *a;
+}
+
+// (N, C, spatial...) sizes of a windowed op: the padded input and the output (windows).
+std::vector<int64_t> padded_dims(const Tensor& x, int64_t c, const std::vector<int64_t>& lo,
+                                 const std::vector<int64_t>& hi) {
+  std::vector<int64_t> v{x.size(0), c};
+  for (size_t i = 0; i < lo.size(); ++i) v.push_back(x.size(int(2 + i)) + lo[i] + hi[i]);
+  return v;
+}
+std::vector<int64_t> window_dims(const std::vector<int64_t>& padded, int64_t c, const std::vector<int64_t>& k,
+                                 const std::vector<int64_t>& s, const std::vector<int64_t>& d) {
+  std::vector<int64_t> v{padded[0], c};
+  for (size_t i = 0; i < k.size(); ++i) v.push_back((padded[2 + i] - d[i] * (k[i] - 1) - 1) / s[i] + 1);
+  return v;
 }
 
 // The (begin, end) padding of each spatial dim, from pads or auto_pad (ONNX's SAME_* rule:
@@ -61,6 +99,7 @@ Pads pads_of(const OpNode& node, const Tensor& x, const std::vector<int64_t>& k,
       if (a->size() != 2 * n)
         fail("pads ", list(*a), " has ", a->size(), " values, expected ", 2 * n,
              " (begin and end of each of the ", n, " spatial dims; input shape ", x.shape(), ")");
+      check_range("pads", *a);
       for (size_t i = 0; i < n; ++i) {
         p.lo[i] = (*a)[i];
         p.hi[i] = (*a)[i + n];
@@ -104,7 +143,7 @@ Outs conv(const OpNode& node, const Ins& in, int64_t) {
   if (w.dim() != x.dim()) fail("weight of shape ", w.shape(), " does not fit the input of shape ", x.shape());
   const size_t nsp = check_windowed(x, size_t(std::max(w.dim(), 3) - 2), "convolution");
   const int64_t g = node.geti("group", 1);
-  if (g < 1) fail("group must be positive, got ", g);
+  if (g < 1 || g > kMaxAttr) fail("group must be in 1 to 2^24, got ", g);
   if (x.size(1) != w.size(1) * g || w.size(0) % g != 0)
     fail("weight of shape ", w.shape(), " with group ", g, " expects ", w.size(1) * g,
          " input channels (and output channels divisible by group), but the input of shape ", x.shape(), " has ",
@@ -120,6 +159,13 @@ Outs conv(const OpNode& node, const Ins& in, int64_t) {
     if (p.lo[i] < 0 || p.hi[i] < 0) fail("pads must be non-negative, got ", list(p.lo), " / ", list(p.hi));
     sym[i] = std::min(p.lo[i], p.hi[i]);
   }
+  const std::vector<int64_t> padded = padded_dims(x, x.size(1), p.lo, p.hi);
+  const std::vector<int64_t> out = window_dims(padded, w.size(0), k, s, d);
+  check_elements("the padded input", padded);
+  check_elements("the output", out);
+  std::vector<int64_t> cols{x.size(0), x.size(1)};  // im2col: (N, C * prod(k), prod(out))
+  for (size_t i = 0; i < nsp; ++i) cols.push_back(k[i]), cols.push_back(out[2 + i]);
+  check_elements("the im2col buffer", cols);
   if (!p.symmetric()) {
     Pads extra = p;
     for (size_t i = 0; i < nsp; ++i) { extra.lo[i] -= sym[i]; extra.hi[i] -= sym[i]; }
@@ -135,7 +181,7 @@ Outs conv_transpose(const OpNode& node, const Ins& in, int64_t) {
   if (w.dim() != x.dim()) fail("weight of shape ", w.shape(), " does not fit the input of shape ", x.shape());
   const size_t nsp = check_windowed(x, size_t(std::max(w.dim(), 3) - 2), "transposed convolution");
   const int64_t g = node.geti("group", 1);
-  if (g < 1) fail("group must be positive, got ", g);
+  if (g < 1 || g > kMaxAttr) fail("group must be in 1 to 2^24, got ", g);
   if (w.size(0) != x.size(1) || x.size(1) % g != 0)
     fail("weight of shape ", w.shape(), " expects ", w.size(0), " input channels (divisible by group ", g,
          "), but the input of shape ", x.shape(), " has ", x.size(1));
@@ -150,9 +196,18 @@ Outs conv_transpose(const OpNode& node, const Ins& in, int64_t) {
   std::vector<int64_t> op(nsp, 0);
   if (const std::vector<int64_t>* a = node.getints("output_padding")) {
     if (a->size() != nsp) fail("output_padding ", list(*a), " has ", a->size(), " values, expected ", nsp);
+    check_range("output_padding", *a);
     op = *a;
   }
   Pads p = pads_of(node, x, k, s, d);
+  std::vector<int64_t> full{x.size(0), w.size(1) * g}, cols{x.size(0), w.size(1) * g};  // before any crop
+  for (size_t i = 0; i < nsp; ++i) {
+    full.push_back((x.size(int(2 + i)) - 1) * s[i] + d[i] * (k[i] - 1) + op[i] + 1);
+    cols.push_back(k[i]);
+    cols.push_back(x.size(int(2 + i)));
+  }
+  check_elements("the output", full);
+  check_elements("the col2im buffer", cols);
   for (size_t i = 0; i < nsp; ++i)
     if (p.lo[i] < 0 || p.hi[i] < 0) fail("pads must be non-negative, got ", list(p.lo), " / ", list(p.hi));
   // Symmetric pads go to the op; otherwise the full output is cropped.
@@ -190,6 +245,9 @@ Outs pool(const OpNode& node, const Ins& in, bool is_max) {
     if (p.lo[i] < 0 || p.hi[i] < 0) fail("pads must be non-negative, got ", list(p.lo), " / ", list(p.hi));
     if (p.lo[i] > k[i] / 2) native = false;
   }
+  const std::vector<int64_t> padded = padded_dims(x, x.size(1), p.lo, p.hi);
+  check_elements("the padded input", padded);
+  check_elements("the output", window_dims(padded, x.size(1), k, s, d));
   if (!native && ceil_mode) fail("ceil_mode with asymmetric pads (or pads over half the kernel) is not supported");
   auto run = [&](const Tensor& t, const std::vector<int64_t>& pp, bool max, bool count_pad) {
     if (nsp == 1)
@@ -249,8 +307,12 @@ Outs pad_op(const OpNode& node, const Ins& in, int64_t opset) {
   }
   const size_t r = size_t(x.dim());
   if (pads.size() != 2 * r)
-    fail("pads ", list(pads), " has ", pads.size(), " values, expected ", 2 * r, " (begin and end of each dim of the input of shape ",
-         x.shape(), ")");
+    fail("pads ", list(pads), " has ", pads.size(), " values, expected ", 2 * r,
+         " (begin and end of each dim of the input of shape ", x.shape(), ")");
+  check_range("pads", pads);
+  std::vector<int64_t> out;
+  for (size_t i = 0; i < r; ++i) out.push_back(x.size(int(i)) + pads[i] + pads[i + r]);
+  check_elements("the output", out);
   std::string mode = node.has("mode") ? node.attrs.at("mode").s : "constant";
   if (mode == "edge") mode = "replicate";
   else if (mode == "wrap") mode = "circular";
