@@ -33,14 +33,15 @@ std::string list(const std::vector<int64_t>& v) {
   return s + "]";
 }
 
-// Limits against malformed or hostile files: attribute values (so the size arithmetic cannot
-// overflow) and the elements of a tensor a node makes (its output, padded input or im2col).
-constexpr int64_t kMaxAttr = int64_t(1) << 24;
+// Limits against malformed or hostile files: attribute values and non-empty tensors (so the size
+// arithmetic cannot overflow: a non-empty tensor's dims are far below 2^40) and the elements of a
+// tensor a node makes (its output, padded input or im2col).
+constexpr int64_t kMaxAttr = int64_t(1) << 20;
 constexpr int64_t kMaxElements = int64_t(1) << 27;
 
 void check_range(const char* name, const std::vector<int64_t>& v) {
   for (int64_t x : v)
-    if (x > kMaxAttr || x < -kMaxAttr) fail(name, " ", list(v), " has a value beyond +-2^24");
+    if (x > kMaxAttr || x < -kMaxAttr) fail(name, " ", list(v), " has a value beyond +-2^20");
 }
 
 // Fails when a tensor of these dims would exceed kMaxElements (dims checked one by one, so the
@@ -128,8 +129,13 @@ std::vector<int64_t> pad_list(const Pads& p) {
   return v;
 }
 
+void check_nonempty(const Tensor& t, const char* what) {
+  if (t.numel() == 0) fail("an empty ", what, " of shape ", t.shape(), " is not supported");
+}
+
 // Checks an (N, C, spatial...) input against a 1-D or 2-D op; returns the spatial rank.
 size_t check_windowed(const Tensor& x, size_t nsp, const char* what) {
+  check_nonempty(x, "input");
   if (nsp < 1 || nsp > 2)
     fail(nsp, "-D ", what, " is not supported (1-D and 2-D only; input shape ", x.shape(), ")");
   if (x.dim() != int(nsp) + 2)
@@ -143,8 +149,9 @@ Outs conv(const OpNode& node, const Ins& in, int64_t) {
   if (w.dim() != x.dim()) fail("weight of shape ", w.shape(), " does not fit the input of shape ", x.shape());
   const size_t nsp = check_windowed(x, size_t(std::max(w.dim(), 3) - 2), "convolution");
   const int64_t g = node.geti("group", 1);
-  if (g < 1 || g > kMaxAttr) fail("group must be in 1 to 2^24, got ", g);
-  if (x.size(1) != w.size(1) * g || w.size(0) % g != 0)
+  if (g < 1 || g > kMaxAttr) fail("group must be in 1 to 2^20, got ", g);
+  check_nonempty(w, "weight");
+  if (x.size(1) % g != 0 || x.size(1) / g != w.size(1) || w.size(0) % g != 0)
     fail("weight of shape ", w.shape(), " with group ", g, " expects ", w.size(1) * g,
          " input channels (and output channels divisible by group), but the input of shape ", x.shape(), " has ",
          x.size(1));
@@ -181,7 +188,8 @@ Outs conv_transpose(const OpNode& node, const Ins& in, int64_t) {
   if (w.dim() != x.dim()) fail("weight of shape ", w.shape(), " does not fit the input of shape ", x.shape());
   const size_t nsp = check_windowed(x, size_t(std::max(w.dim(), 3) - 2), "transposed convolution");
   const int64_t g = node.geti("group", 1);
-  if (g < 1 || g > kMaxAttr) fail("group must be in 1 to 2^24, got ", g);
+  if (g < 1 || g > kMaxAttr) fail("group must be in 1 to 2^20, got ", g);
+  check_nonempty(w, "weight");
   if (w.size(0) != x.size(1) || x.size(1) % g != 0)
     fail("weight of shape ", w.shape(), " expects ", w.size(0), " input channels (divisible by group ", g,
          "), but the input of shape ", x.shape(), " has ", x.size(1));
@@ -291,6 +299,7 @@ Outs batch_norm_op(const OpNode& node, const Ins& in, int64_t) {
 
 Outs pad_op(const OpNode& node, const Ins& in, int64_t opset) {
   const Tensor& x = arg(in, 0, "data");
+  check_nonempty(x, "input");
   std::vector<int64_t> pads;
   double value = 0;
   if (opset >= 11) {
