@@ -2,6 +2,7 @@
 // and the transposed convolution as gemm + col2im. Their backwards are those of the pieces:
 // grad input = gemm + col2im, grad weight = gemm (summed over the batch), grad bias = sum;
 // built from public ops, so they differentiate again (create_graph).
+#include "autograd/trace.h"
 #include "autograd/window.h"
 #include "tensor/internal.h"
 #include "tensor/ops.h"
@@ -62,8 +63,8 @@ Tensor conv2d_core(const Tensor& x, const Tensor& w, const Window2d& g, int64_t 
   return y.reshape({N, cout, g.out_h, g.out_w});
 }
 
-Tensor conv_nd(const char* op, const Tensor& input, const Tensor& weight, const Tensor& bias, int nsp,
-               Size2 stride, ConvPadding padding, Size2 dilation, int64_t groups) {
+Tensor conv_nd_impl(const char* op, const Tensor& input, const Tensor& weight, const Tensor& bias, int nsp,
+                    Size2 stride, ConvPadding padding, Size2 dilation, int64_t groups, int64_t* pads) {
   bool unbatched;
   Tensor x = batchify(op, input, nsp, unbatched);
   check_common(op, x, weight, bias, nsp);
@@ -103,6 +104,7 @@ Tensor conv_nd(const char* op, const Tensor& input, const Tensor& weight, const 
     plo[0] = phi[0] = p.h;
     plo[1] = phi[1] = p.w;
   }
+  pads[0] = plo[0]; pads[1] = plo[1]; pads[2] = phi[0]; pads[3] = phi[1];
   Window2d g;
   g.batch = x.shape()[0]; g.channels = C; g.in_h = in_h; g.in_w = in_w;
   g.kernel_h = kh; g.kernel_w = kw; g.stride_h = stride.h; g.stride_w = stride.w;
@@ -122,7 +124,37 @@ Tensor conv_nd(const char* op, const Tensor& input, const Tensor& weight, const 
   return unbatched ? y.squeeze(0) : y;
 }
 
-Tensor conv_transpose_nd(const char* op, const Tensor& input, const Tensor& weight, const Tensor& bias, int nsp,
+// The spatial values of a (h, w) attribute: (w) for a 1-D op.
+std::vector<int64_t> conv_spatial(int nsp, int64_t h, int64_t w) {
+  return nsp == 1 ? std::vector<int64_t>{w} : std::vector<int64_t>{h, w};
+}
+
+std::vector<Tensor> traced_inputs(const Tensor& x, const Tensor& w, const Tensor& b) {
+  return b.defined() ? std::vector<Tensor>{x, w, b} : std::vector<Tensor>{x, w};
+}
+
+// The op reports itself to a tracer (autograd/trace.h) as one "conv" with ONNX's attributes;
+// its parts (im2col, matmul, reshapes) are not traced.
+Tensor conv_nd(const char* op, const Tensor& input, const Tensor& weight, const Tensor& bias, int nsp,
+               Size2 stride, ConvPadding padding, Size2 dilation, int64_t groups) {
+  const bool tr = autograd::tracing();
+  int64_t pads[4] = {0, 0, 0, 0};
+  Tensor y;
+  {
+    autograd::TraceGuard off(nullptr);
+    y = conv_nd_impl(op, input, weight, bias, nsp, stride, padding, dilation, groups, pads);
+  }
+  if (tr) {
+    std::vector<int64_t> p = conv_spatial(nsp, pads[0], pads[1]), hi = conv_spatial(nsp, pads[2], pads[3]);
+    p.insert(p.end(), hi.begin(), hi.end());
+    autograd::trace("conv", traced_inputs(input, weight, bias), y,
+                    {{"nsp", {nsp}}, {"strides", conv_spatial(nsp, stride.h, stride.w)}, {"pads", p},
+                     {"dilations", conv_spatial(nsp, dilation.h, dilation.w)}, {"group", {groups}}});
+  }
+  return y;
+}
+
+Tensor conv_transpose_nd_impl(const char* op, const Tensor& input, const Tensor& weight, const Tensor& bias, int nsp,
                          Size2 stride, Size2 padding, Size2 output_padding, int64_t groups, Size2 dilation) {
   bool unbatched;
   Tensor x = batchify(op, input, nsp, unbatched);
@@ -173,6 +205,25 @@ Tensor conv_transpose_nd(const char* op, const Tensor& input, const Tensor& weig
   Tensor y = add_bias(op, col2im_op(cols, g), bias, cout);
   if (nsp == 1) y = y.squeeze(2);
   return unbatched ? y.squeeze(0) : y;
+}
+
+Tensor conv_transpose_nd(const char* op, const Tensor& input, const Tensor& weight, const Tensor& bias, int nsp,
+                         Size2 stride, Size2 padding, Size2 output_padding, int64_t groups, Size2 dilation) {
+  const bool tr = autograd::tracing();
+  Tensor y;
+  {
+    autograd::TraceGuard off(nullptr);
+    y = conv_transpose_nd_impl(op, input, weight, bias, nsp, stride, padding, output_padding, groups, dilation);
+  }
+  if (tr) {
+    std::vector<int64_t> p = conv_spatial(nsp, padding.h, padding.w), hi = p;
+    p.insert(p.end(), hi.begin(), hi.end());
+    autograd::trace("conv_transpose", traced_inputs(input, weight, bias), y,
+                    {{"nsp", {nsp}}, {"strides", conv_spatial(nsp, stride.h, stride.w)}, {"pads", p},
+                     {"output_padding", conv_spatial(nsp, output_padding.h, output_padding.w)},
+                     {"dilations", conv_spatial(nsp, dilation.h, dilation.w)}, {"group", {groups}}});
+  }
+  return y;
 }
 
 }  // namespace

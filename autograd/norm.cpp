@@ -35,10 +35,8 @@ Tensor mean_of(const Tensor& t, Axes a) { return tapeflow::mean(t, a, true); }
 
 Tensor contig_as(const Tensor& t, DType dt) { return cast_raw(t, dt).contiguous(); }
 
-}  // namespace
-
-Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
-                  const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps) {
+Tensor batch_norm_impl(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                       const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps) {
   const char* op = "batch_norm";
   check_defined(op, input);
   if (input.dim() < 2 || input.dim() > 5)
@@ -129,6 +127,29 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
              }
              return {gx, gw, gb};
            });
+  }
+  return y;
+}
+
+}  // namespace
+
+// Reports itself to a tracer (autograd/trace.h) as one "batch_norm": inputs x, running_mean,
+// running_var, then weight and bias where given; its parts are not traced.
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps) {
+  const bool tr = autograd::tracing();
+  Tensor y;
+  {
+    autograd::TraceGuard off(nullptr);
+    y = batch_norm_impl(input, running_mean, running_var, weight, bias, training, momentum, eps);
+  }
+  if (tr) {
+    std::vector<Tensor> ins{input};
+    for (const Tensor* t : {&running_mean, &running_var, &weight, &bias})
+      if (t->defined()) ins.push_back(*t);
+    autograd::trace("batch_norm", ins, y,
+                    {{"training", {training}}, {"has_stats", {running_mean.defined()}},
+                     {"has_weight", {weight.defined()}}, {"has_bias", {bias.defined()}}, {"epsilon", {}, eps}});
   }
   return y;
 }

@@ -3,6 +3,7 @@
 // Built from public differentiable ops, so the gradient (and its gradient) comes with them.
 #include <vector>
 
+#include "autograd/trace.h"
 #include "tensor/conv_ops.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
@@ -41,9 +42,7 @@ int64_t source_index(const std::string& mode, int64_t t, int64_t n) {
   return ((t % n) + n) % n;  // circular
 }
 
-}  // namespace
-
-Tensor pad(const Tensor& input, const std::vector<int64_t>& amounts, const std::string& mode, double value) {
+Tensor pad_impl(const Tensor& input, const std::vector<int64_t>& amounts, const std::string& mode, double value) {
   const char* op = "pad";
   check_defined(op, input);
   const bool constant = mode == "constant";
@@ -80,6 +79,31 @@ Tensor pad(const Tensor& input, const std::vector<int64_t>& amounts, const std::
     idx.reserve(size_t(n + lo + hi));
     for (int64_t t = -lo; t < n + hi; ++t) idx.push_back(source_index(mode, t, n));
     y = index_select(y, d, from_vector(idx).to(input.device()));
+  }
+  return y;
+}
+
+}  // namespace
+
+// Reports itself to a tracer (autograd/trace.h) as one "pad" with ONNX's pads (begins of every
+// dim, then ends), mode (0 constant, 1 reflect, 2 replicate, 3 circular) and value.
+Tensor pad(const Tensor& input, const std::vector<int64_t>& amounts, const std::string& mode, double value) {
+  const bool tr = autograd::tracing();
+  Tensor y;
+  {
+    autograd::TraceGuard off(nullptr);
+    y = pad_impl(input, amounts, mode, value);
+  }
+  if (tr) {
+    const int r = input.dim();
+    std::vector<int64_t> pads(size_t(2 * r), 0);
+    for (size_t k = 0; 2 * k + 1 < amounts.size(); ++k) {
+      const size_t d = size_t(r - 1) - k;
+      pads[d] = amounts[2 * k];
+      pads[d + size_t(r)] = amounts[2 * k + 1];
+    }
+    const int64_t m = mode == "constant" ? 0 : mode == "reflect" ? 1 : mode == "replicate" ? 2 : 3;
+    autograd::trace("pad", {input}, y, {{"pads", pads}, {"mode", {m}}, {"value", {}, value}});
   }
   return y;
 }

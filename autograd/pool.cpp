@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "autograd/function.h"
+#include "autograd/trace.h"
 #include "autograd/window.h"
 #include "tensor/creation.h"
 #include "tensor/internal.h"
@@ -133,17 +134,63 @@ Tensor avg_pool_backward_op(const Tensor& gy0, const Window2d& g, bool incl) {
   return gx;
 }
 
+// The spatial values of a (h, w) pair: (w) for a 1-D op.
+std::vector<int64_t> pool_spatial(int nsp, int64_t h, int64_t w) {
+  return nsp == 1 ? std::vector<int64_t>{w} : std::vector<int64_t>{h, w};
+}
+
+// Pooling reports itself to a tracer (autograd/trace.h) as one "max_pool" / "avg_pool" with the
+// resolved geometry (ONNX's attributes; with "same" the end pads are what the last window
+// covers past the input); its parts are not traced.
+void trace_pool(const char* name, const Tensor& input, const Tensor& y, int nsp, const Window2d& g, bool ceil_mode,
+                bool incl, bool same) {
+  auto end = [&](int64_t in, int64_t out, int64_t k, int64_t st, int64_t d, int64_t begin) {
+    return same ? std::max<int64_t>((out - 1) * st + d * (k - 1) + 1 - in - begin, 0) : begin;
+  };
+  std::vector<int64_t> pads = pool_spatial(nsp, g.pad_h, g.pad_w);
+  std::vector<int64_t> hi = pool_spatial(nsp, end(g.in_h, g.out_h, g.kernel_h, g.stride_h, g.dilation_h, g.pad_h),
+                                         end(g.in_w, g.out_w, g.kernel_w, g.stride_w, g.dilation_w, g.pad_w));
+  pads.insert(pads.end(), hi.begin(), hi.end());
+  autograd::trace(name, {input}, y,
+                  {{"nsp", {nsp}}, {"kernel_shape", pool_spatial(nsp, g.kernel_h, g.kernel_w)},
+                   {"strides", pool_spatial(nsp, g.stride_h, g.stride_w)}, {"pads", pads},
+                   {"dilations", pool_spatial(nsp, g.dilation_h, g.dilation_w)}, {"ceil_mode", {ceil_mode}},
+                   {"count_include_pad", {incl}}});
+}
+
 std::pair<Tensor, Tensor> max_pool_nd(const char* op, const Tensor& input, int nsp, Size2 k, Size2 s,
                                       const ConvPadding& p, Size2 d, bool ceil_mode) {
-  PoolSetup S = pool_setup(op, input, nsp, k, s, p, d, ceil_mode);
-  auto [y, idx] = max_pool_op(S.x, S.g);
-  return {pool_result(y, nsp, S.unbatched), pool_result(idx, nsp, S.unbatched)};
+  const bool tr = autograd::tracing();
+  std::pair<Tensor, Tensor> r;
+  Window2d g;
+  bool same = false;
+  {
+    autograd::TraceGuard off(nullptr);
+    PoolSetup S = pool_setup(op, input, nsp, k, s, p, d, ceil_mode);
+    g = S.g;
+    same = S.same;
+    auto [y, idx] = max_pool_op(S.x, S.g);
+    r = {pool_result(y, nsp, S.unbatched), pool_result(idx, nsp, S.unbatched)};
+  }
+  if (tr) trace_pool("max_pool", input, r.first, nsp, g, ceil_mode, false, same);
+  return r;
 }
 
 Tensor avg_pool_nd(const char* op, const Tensor& input, int nsp, Size2 k, Size2 s, const ConvPadding& p,
                    bool ceil_mode, bool incl) {
-  PoolSetup S = pool_setup(op, input, nsp, k, s, p, Size2(1), ceil_mode);
-  return pool_result(avg_pool_op(S.x, S.g, incl && !S.same), nsp, S.unbatched);
+  const bool tr = autograd::tracing();
+  Tensor y;
+  Window2d g;
+  bool same = false;
+  {
+    autograd::TraceGuard off(nullptr);
+    PoolSetup S = pool_setup(op, input, nsp, k, s, p, Size2(1), ceil_mode);
+    g = S.g;
+    same = S.same;
+    y = pool_result(avg_pool_op(S.x, S.g, incl && !S.same), nsp, S.unbatched);
+  }
+  if (tr) trace_pool("avg_pool", input, y, nsp, g, ceil_mode, incl && !same, same);
+  return y;
 }
 
 Size2 stride_1d(const char* op, int64_t stride) {

@@ -9,6 +9,8 @@
 // Sequence ops: expand, embedding, layer_norm; composites: trilu (tril / triu), einsum (the
 // equation as character codes), rnn (SimpleRNN / LSTM / GRU layers, one report per output) and
 // bidirectional (their steps are run with tracing off).
+// Conv family (one report each, their parts untraced): conv1d/conv2d ("conv"), conv_transpose
+// ("conv_transpose"), max/avg pooling ("max_pool", "avg_pool"), pad, batch_norm.
 // The hook costs one function call per op when no tracer is installed.
 #pragma once
 #include <cstdint>

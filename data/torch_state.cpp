@@ -20,6 +20,33 @@ std::vector<TorchMapping> torch_linear_mapping(const std::vector<std::string>& t
   return m;
 }
 
+std::vector<TorchMapping> torch_layer_mapping(const std::vector<TorchLayerMap>& layers) {
+  std::vector<TorchMapping> m;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const std::string &p = layers[i].torch_prefix, &n = layers[i].name;
+    if (p.empty() || n.empty()) fail("torch_layer_mapping: layer ", i, " has an empty torch prefix or name");
+    if (!seen.insert(p).second) fail("torch_layer_mapping: prefix '", p, "' is given twice");
+    switch (layers[i].kind) {
+      case TorchLayer::Linear:
+      case TorchLayer::Conv:
+        m.push_back({p + ".weight", n + ".kernel", layers[i].kind == TorchLayer::Linear});
+        if (layers[i].use_bias) m.push_back({p + ".bias", n + ".bias"});
+        break;
+      case TorchLayer::BatchNorm:
+        if (layers[i].use_bias) {  // affine
+          m.push_back({p + ".weight", n + ".gamma"});
+          m.push_back({p + ".bias", n + ".beta"});
+        }
+        m.push_back({p + ".running_mean", n + ".moving_mean"});
+        m.push_back({p + ".running_var", n + ".moving_variance"});
+        m.push_back({p + ".num_batches_tracked", "", false, true});
+        break;
+    }
+  }
+  return m;
+}
+
 NamedTensors from_torch_state_dict(const NamedTensors& torch_state, const std::vector<TorchMapping>& mapping,
                                    bool strict) {
   const std::string who = "from_torch_state_dict: ";
@@ -30,6 +57,7 @@ NamedTensors from_torch_state_dict(const NamedTensors& torch_state, const std::v
   std::set<std::string> targets, used;
   std::string missing;
   for (auto& m : mapping) {
+    if (m.skip) continue;
     if (m.name.empty()) fail(who, "the mapping of '", m.torch_name, "' has an empty target name");
     if (!targets.insert(m.name).second) fail(who, "two mappings produce '", m.name, "'");
     if (!by_name.count(m.torch_name)) missing += (missing.empty() ? "'" : ", '") + m.torch_name + "'";
@@ -42,6 +70,10 @@ NamedTensors from_torch_state_dict(const NamedTensors& torch_state, const std::v
   if (!missing.empty()) fail(who, "missing from the state_dict: ", missing, " (it holds ", list_names(), ")");
   NamedTensors out;
   for (auto& m : mapping) {
+    if (m.skip) {
+      used.insert(m.torch_name);
+      continue;
+    }
     const Tensor& t = *by_name[m.torch_name];
     used.insert(m.torch_name);
     if (!m.transpose) {

@@ -176,6 +176,7 @@ std::string export_model_to_string(nn::Module& model, const Tensor& example, con
   if (!y.defined()) fail("onnx export: the model returned an undefined tensor");
   std::unordered_map<const void*, std::string> params;
   for (const auto& [n, p] : model.named_parameters()) params.emplace(p.impl(), n);
+  for (const auto& [n, b] : model.named_buffers()) params.emplace(b.impl(), n);  // e.g. running statistics
   ex.set_params(std::move(params));
 
   for (const auto& op : ex.ops()) detail::emit(ex, op);

@@ -211,6 +211,7 @@ void emit(Exporter& ex, const TraceOp& op) {
     for (const char* a : c->second) attr_float(s, a, op.attr(a)->f);
     name = ex.out(s);
   } else if (emit_seq(ex, op, name, out_batch)) {  // export_seq.cpp
+  } else if (emit_conv(ex, op, name, out_batch)) {
   } else {
     ex.unsupported(op, "the exporter has no ONNX form for it");
   }

@@ -61,5 +61,7 @@ class Exporter : public autograd::Tracer {
 void emit(Exporter& ex, const autograd::TraceOp& op);  // export_ops.cpp
 // The sequence ops and layers (export_seq.cpp): false when op is not one of them.
 bool emit_seq(Exporter& ex, const autograd::TraceOp& op, std::string& name, int& out_batch);
+// The conv family (export_conv.cpp): false when `op` is not one of its ops.
+bool emit_conv(Exporter& ex, const autograd::TraceOp& op, std::string& name, int& out_batch);
 
 }  // namespace tapeflow::onnx::detail

@@ -39,6 +39,10 @@ bool is_supported(const std::string& op);
 bool is_seq_supported(const std::string& op);
 std::vector<Tensor> run_seq_node(const OpNode& n, const std::vector<Tensor>& in);
 void add_seq_ops(std::vector<std::string>& ops);
+// The conv family (import_conv.cpp): Conv, ConvTranspose, pooling, BatchNormalization, Pad.
+bool conv_supports(const std::string& op);
+std::vector<Tensor> run_conv_node(const OpNode& n, const std::vector<Tensor>& in, int64_t opset);
+std::vector<std::string> conv_op_names();
 
 }  // namespace detail
 

@@ -162,7 +162,7 @@ std::shared_ptr<OnnxModule> load_from_string(const std::string& bytes, const std
     std::string ops;
     for (const auto& s : supported_ops()) ops += (ops.empty() ? "" : ", ") + s;
     fail(what, ": ", n_unsupported, " unsupported node", n_unsupported > 1 ? "s" : "", ": ", unsupported,
-         ". tapeflow runs: ", ops, " (Conv, pooling and BatchNormalization are not supported yet)");
+         ". tapeflow runs: ", ops);
   }
   // Names: each produced once, each read one that exists.
   for (const auto& n : nodes)

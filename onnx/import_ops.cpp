@@ -266,10 +266,13 @@ const std::map<std::string, Fn>& table() {
 
 }  // namespace
 
-bool is_supported(const std::string& op) { return table().count(op) != 0 || is_seq_supported(op); }
+bool is_supported(const std::string& op) {
+  return table().count(op) != 0 || is_seq_supported(op) || conv_supports(op);
+}
 
 std::vector<Tensor> run_node(const OpNode& n, const std::vector<Tensor>& in, int64_t opset) {
   if (is_seq_supported(n.op)) return run_seq_node(n, in);  // import_seq.cpp
+  if (conv_supports(n.op)) return run_conv_node(n, in, opset);  // import_conv.cpp
   return table().at(n.op)(n, in, opset);
 }
 
@@ -280,7 +283,9 @@ const std::vector<std::string>& supported_ops() {
     std::vector<std::string> v;
     for (const auto& [name, fn] : detail::table()) v.push_back(name);
     detail::add_seq_ops(v);
+    for (const auto& name : detail::conv_op_names()) v.push_back(name);
     std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
     return v;
   }();
   return ops;

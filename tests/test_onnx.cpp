@@ -125,7 +125,7 @@ TEST_CASE("onnx: without ONNX support every function says so", "[onnx]") {
 
 TEST_CASE("onnx: PyTorch MLPs load and match PyTorch's outputs", "[onnx]") {
   if (!onnx::available()) return;
-  for (std::string name : {"mlp", "mlp_view"}) {
+  for (std::string name : {"mlp", "mlp_view", "cnn"}) {
     INFO(name);
     auto m = onnx::load(kDir + name + ".onnx");
     Tensor x = read_txt(kDir + name + ".input.txt"), want = read_txt(kDir + name + ".output.txt");
@@ -170,7 +170,7 @@ TEST_CASE("onnx: an imported model fine-tunes (its loss falls)", "[onnx]") {
 
 TEST_CASE("onnx: imported graphs pass the gradient checker (float64)", "[onnx]") {
   if (!onnx::available()) return;
-  for (std::string name : {"mlp", "mlp_view"}) {
+  for (std::string name : {"mlp", "mlp_view", "cnn"}) {
     INFO(name);
     auto m = onnx::load(kDir + name + ".onnx");
     m->to(kFloat64);
@@ -181,14 +181,8 @@ TEST_CASE("onnx: imported graphs pass the gradient checker (float64)", "[onnx]")
   }
 }
 
-TEST_CASE("onnx: unsupported ops are listed together in one message", "[onnx]") {
-  if (!onnx::available()) return;
-  REQUIRE_THROWS_WITH(onnx::load(kDir + "cnn.onnx"),
-                      Contains("3 unsupported nodes: '/conv/Conv' (Conv), '/pool/MaxPool' (MaxPool), "
-                               "'/gap/GlobalAveragePool' (GlobalAveragePool)") &&
-                          Contains("Conv, pooling and BatchNormalization are not supported yet") &&
-                          Contains("cnn.onnx"));
-}
+// (Unsupported ops listed together in one message: tests/test_onnx_bad.cpp. cnn.onnx, once the
+// example of unsupported Conv / MaxPool / GlobalAveragePool nodes, now loads: see above.)
 
 TEST_CASE("onnx: export then import gives the same model, names and outputs", "[onnx]") {
   if (!onnx::available()) return;

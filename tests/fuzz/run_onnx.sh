@@ -3,7 +3,7 @@
 # Debian's clang/libclang-common-14-dev, installed when missing) for SECONDS (default 60), with
 # ASan + UBSan. The loader's sources (onnx/import*.cpp, onnx/proto.cpp) are compiled here with
 # coverage instrumentation; the rest of tapeflow comes from BUILD_DIR/libtapeflow.so. Seeds: the
-# ONNX fixtures of tests/data/onnx. Last line: `onnx_fuzz: N passed, M failed`.
+# ONNX fixtures of tests/data/onnx (and conv_ops/). Last line: `onnx_fuzz: N passed, M failed`.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -26,10 +26,10 @@ if ! command -v $cxx >/dev/null || [ -z "$fuzzer_lib" ]; then
 fi
 mkdir -p "$work/corpus"
 ninja -C "$build" libtapeflow.so >"$work/ninja.log" 2>&1 || { cat "$work/ninja.log"; fail "building libtapeflow.so FAILED"; }
-cp "$src"/tests/data/onnx/*.onnx "$work/corpus/" 2>/dev/null
+cp "$src"/tests/data/onnx/*.onnx "$src"/tests/data/onnx/conv_ops/*.onnx "$work/corpus/" 2>/dev/null
 $cxx -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"$src" "$here/onnx_load_fuzz.cpp" "$src/onnx/import.cpp" "$src/onnx/import_ops.cpp" "$src/onnx/import_seq.cpp" \
-  "$src/onnx/proto.cpp" \
+  "$src/onnx/import_conv.cpp" "$src/onnx/proto.cpp" \
   -L"$build" -Wl,-rpath,"$build" -ltapeflow -lonnx -lonnx_proto $(pkg-config --libs protobuf) \
   -o "$work/onnx_load_fuzz" >"$work/compile.log" 2>&1 || { tail -n 30 "$work/compile.log"; fail "compiling the fuzz target FAILED"; }
 if "$work/onnx_load_fuzz" -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=8192 \

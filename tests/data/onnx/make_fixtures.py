@@ -3,7 +3,7 @@ python3-torch: /usr/bin/python3 tests/data/onnx/make_fixtures.py). Writes, next 
   mlp.onnx        Flatten, Linear (Gemm), ReLU, Tanh, LeakyReLU, ELU, Sigmoid, Softmax
   mlp_view.onnx   Linear on a 3-D input (MatMul + Add), x.view(x.size(0), -1) (Shape, Gather,
                   Unsqueeze, Concat, Reshape), LogSoftmax
-  cnn.onnx        Conv, MaxPool, ReLU, GlobalAveragePool: ops tapeflow does not run yet
+  cnn.onnx        Conv, MaxPool, ReLU, GlobalAveragePool
 and for each model its input and PyTorch's output as text (<name>.input.txt, <name>.output.txt:
 a line with the shape, then the values, one per line, %.9g). Exported at batch 2 with a dynamic
 batch dim; the saved input has batch 5."""
