@@ -94,6 +94,10 @@ void conv_cases(std::vector<Case>& c) {
   one("average_pooling2d", {2, 8, 7}, [](Sequential& m) { m.add(nn::AveragePooling2D({2, 3}, PO().strides(2))); });
   one("max_pooling1d", {3, 11}, [](Sequential& m) { m.add(nn::MaxPooling1D(3, PO().strides(2))); });
   one("average_pooling1d", {3, 11}, [](Sequential& m) { m.add(nn::AveragePooling1D(2)); });
+  // "same" pooling: odd sizes, so the extra pad goes to the end (asymmetric ONNX pads)
+  one("max_pooling2d_same", {2, 7, 9}, [](Sequential& m) { m.add(nn::MaxPooling2D(3, PO().strides(2).padding("same"))); });
+  one("average_pooling2d_same", {2, 7, 9}, [](Sequential& m) { m.add(nn::AveragePooling2D({2, 3}, PO().strides(2).padding("same"))); });
+  one("average_pooling1d_same", {3, 11}, [](Sequential& m) { m.add(nn::AveragePooling1D(4, PO().strides(3).padding("same"))); });
   one("pooling_channels_last", {8, 6, 3}, [](Sequential& m) { m.add(nn::MaxPooling2D(2, PO().data_format("channels_last"))); });
   one("global_average_pooling2d", {3, 5, 4}, [](Sequential& m) { m.add(nn::GlobalAveragePooling2D()); });
   one("global_max_pooling2d", {3, 5, 4}, [](Sequential& m) { m.add(nn::GlobalMaxPooling2D()); });
