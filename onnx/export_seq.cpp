@@ -14,7 +14,7 @@ namespace tapeflow::onnx::detail {
 
 using autograd::TraceOp;
 
-namespace {
+namespace export_seq {  // named: a unity build shares one anonymous namespace between sources
 
 void attr_int(::onnx::NodeProto& n, const char* name, int64_t v) {
   auto* a = n.add_attribute();
@@ -162,9 +162,7 @@ std::string emit_bidirectional(Exporter& ex, const TraceOp& op) {
   return ex.out(ex.node("Reshape", {h, ex.ints({0, 2 * units})}));
 }
 
-}  // namespace
-
-bool emit_seq(Exporter& ex, const TraceOp& op, std::string& name, int& out_batch) {
+bool emit(Exporter& ex, const TraceOp& op, std::string& name, int& out_batch) {
   const std::string& n = op.op;
   const Tensor& y = op.output;
   DType dt = y.dtype();
@@ -231,6 +229,12 @@ bool emit_seq(Exporter& ex, const TraceOp& op, std::string& name, int& out_batch
     return false;
   }
   return true;
+}
+
+}  // namespace export_seq
+
+bool emit_seq(Exporter& ex, const TraceOp& op, std::string& name, int& out_batch) {
+  return export_seq::emit(ex, op, name, out_batch);
 }
 
 }  // namespace tapeflow::onnx::detail

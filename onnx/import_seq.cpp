@@ -17,7 +17,7 @@
 
 namespace tapeflow::onnx::detail {
 
-namespace {
+namespace import_seq {  // named: a unity build shares one anonymous namespace between sources
 
 using Ins = std::vector<Tensor>;
 using Outs = std::vector<Tensor>;
@@ -284,12 +284,12 @@ const std::map<std::string, Fn>& table() {
   return t;
 }
 
-}  // namespace
+}  // namespace import_seq
 
-bool is_seq_supported(const std::string& op) { return table().count(op) != 0; }
-std::vector<Tensor> run_seq_node(const OpNode& n, const std::vector<Tensor>& in) { return table().at(n.op)(n, in); }
+bool is_seq_supported(const std::string& op) { return import_seq::table().count(op) != 0; }
+std::vector<Tensor> run_seq_node(const OpNode& n, const std::vector<Tensor>& in) { return import_seq::table().at(n.op)(n, in); }
 void add_seq_ops(std::vector<std::string>& ops) {
-  for (const auto& [name, fn] : table()) ops.push_back(name);
+  for (const auto& [name, fn] : import_seq::table()) ops.push_back(name);
 }
 
 }  // namespace tapeflow::onnx::detail
