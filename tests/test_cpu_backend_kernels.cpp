@@ -193,7 +193,10 @@ TEST_CASE("cpu gemm: transposes, batch broadcast, alpha/beta, degenerate sizes",
       check_gemm<float>(ta, tb, 5, 7, 3, 1, false, 1.0, 0.0);
       check_gemm<double>(ta, tb, 4, 3, 6, 3, true, 0.5, 2.0);
       check_gemm<float>(ta, tb, 8, 8, 8, 40, false, 1.0, 1.0);       // small batch: pool path
-      check_gemm<double>(ta, tb, 130, 70, 90, 2, false, -1.0, 0.5);  // OpenBLAS threads
+      check_gemm<double>(ta, tb, 130, 70, 90, 2, false, -1.0, 0.5);  // a batch of small products
+      // Past 2 x 4M multiply-adds a product is split over the pool: by rows, by columns.
+      check_gemm<float>(ta, tb, 300, 200, 160, 1, false, 1.0, 0.5);
+      check_gemm<float>(ta, tb, 64, 1200, 128, 1, false, 1.0, 0.0);
       // One row or one column: the gemv path (batch-1 inference, matrix-vector products).
       check_gemm<float>(ta, tb, 1, 9, 7, 1, false, 1.0, 0.0);
       check_gemm<double>(ta, tb, 6, 1, 5, 3, true, 0.5, 2.0);
