@@ -101,7 +101,7 @@ void softmax_kernel(const View& x, int axis, bool log, const View& out) {
   T* op_ = static_cast<T*>(out.data);
   Lines3 L = lines3(x, out, out, axis);
   const int64_t n = x.shape[axis], sx = x.strides[axis], so = out.strides[axis];
-  const bool short_rows = n <= 32 && sx == 1 && so == 1 && L.rank == 1 && L.st[0][0] == n && L.st[1][0] == n;
+  const bool short_rows = n >= 1 && n <= 32 && sx == 1 && so == 1 && L.rank == 1 && L.st[0][0] == n && L.st[1][0] == n;
   parallel_for(0, L.count, n >= kGrain ? 1 : kGrain / n, [&](int64_t j0, int64_t j1) {
     if (short_rows) return softmax_short_rows(xp + j0 * n, op_ + j0 * n, j1 - j0, n, log);
     std::vector<T> xb, yb;
