@@ -158,6 +158,14 @@ std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Te
 
 }  // namespace
 
+bool autograd::sole_owner(const Tensor& t) {
+  const TensorImpl* impl = t.impl();
+  if (!impl || impl->refcount_.load(std::memory_order_acquire) != 1 || impl->autograd) return false;
+  const Storage* st = impl->storage.get();
+  if (!st || !st->owned || st->refcount_.load(std::memory_order_acquire) != 1) return false;
+  return impl->offset == 0 && t.is_contiguous() && st->nbytes == size_t(t.numel()) * dtype_size(t.dtype());
+}
+
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
               bool retain_graph, bool create_graph) {
   run(outputs, grad_outputs, retain_graph || create_graph, create_graph, nullptr, "backward");

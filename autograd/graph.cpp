@@ -112,8 +112,8 @@ struct AccumulateGrad final : Node {
                      "tapeflow::grad(..., create_graph=true); otherwise reset the leaves' gradients "
                      "(zero_grad(true) or set_grad(Tensor())) after use to break the cycle.\n";
       m.grad = m.grad.defined() ? m.grad + g : g;
-    } else if (!m.grad.defined()) {
-      m.grad = g.detach().clone();
+    } else if (!m.grad.defined()) {  // no copy when nothing else can see g
+      m.grad = sole_owner(g) ? Tensor(std::move(grads[0])) : g.detach().clone();
     } else {
       m.grad.add_(g);
     }

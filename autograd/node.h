@@ -25,6 +25,11 @@ int64_t live_node_count();
 // registration along (in-place ops and recorded writes replace a tensor's grad_fn).
 void set_grad_fn(AutogradMeta& m, std::shared_ptr<Node> fn, uint32_t output_nr);
 
+// True when nothing but `t` itself can see its data: one reference to its tensor and to its
+// storage (no view, alias or saved copy), owned storage of exactly its size, contiguous from
+// offset 0, no autograd history. Such a gradient can become a leaf's .grad() without a copy.
+bool sole_owner(const Tensor& t);
+
 // Per-node vectors live in the small-block cache (base/small_alloc.h): one op records a node,
 // its edges and, in backward, its gradient vectors.
 using Grads = std::vector<Tensor, detail::SmallAllocator<Tensor>>;

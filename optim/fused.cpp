@@ -26,6 +26,14 @@ bool fused_step(const backend::OptimizerStep& s, Tensor& param, const Tensor& gr
     if (!fits(t)) return false;
     views[n++] = tapeflow::detail::view_of(t);
   }
+  // The fused loops assume distinct buffers (they are vectorised as such): a gradient or a state
+  // sharing memory with the parameter or with each other takes the unfused path.
+  const Tensor* all[5] = {&param, &grad};
+  int na = 2;
+  for (const Tensor& t : state) all[na++] = &t;
+  for (int i = 0; i < na; ++i)
+    for (int j = i + 1; j < na; ++j)
+      if (all[i]->shares_storage(*all[j])) return false;
   if (!tapeflow::detail::backend_of(param).optimizer_step(s, tapeflow::detail::view_of(param),
                                                           tapeflow::detail::view_of(grad), views, n))
     return false;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "tapeflow.h"
+#include "autograd/node.h"
 
 namespace tf = tapeflow;
 using Catch::Contains;
@@ -271,4 +272,33 @@ TEST_CASE("set_data replaces the data of every handle and keeps the autograd ide
   tf::Tensor plain = tf::zeros({2});  // no grad: any dtype
   plain.set_data(tf::tensor({1, 0}).astype(tf::kInt32));
   CHECK(plain.dtype() == tf::kInt32);
+}
+
+TEST_CASE("a leaf's first gradient is taken without a copy only when nothing else can see it", "[autograd]") {
+  // A gradient only the engine holds (here: 2 * g, a fresh tensor) becomes .grad() as it is.
+  tf::Tensor x = tf::tensor({1.0f, 2.0f, 3.0f}).requires_grad_();
+  (x * 2.0f).sum().backward();
+  CHECK(x.grad().to_vector<float>() == std::vector<float>{2.0f, 2.0f, 2.0f});
+  CHECK(tf::autograd::sole_owner(tf::tensor({1.0f})));
+  // A gradient the caller still sees (an identity op passes the caller's grad_output through;
+  // a reshape makes a view of it; a saved or aliased tensor) is copied: writing the caller's
+  // tensor or the .grad() afterwards changes only that one.
+  tf::Tensor g = tf::tensor({1.0f, 1.0f, 1.0f});
+  tf::Tensor a = tf::tensor({1.0f, 1.0f, 1.0f}).requires_grad_();
+  tf::Tensor b = tf::tensor({{1.0f, 1.0f, 1.0f}}).requires_grad_();
+  tf::backward({a + 0.0f, b.reshape({3})}, {g, g});
+  g.mul_(5.0f);
+  CHECK(a.grad().to_vector<float>() == std::vector<float>{1.0f, 1.0f, 1.0f});
+  CHECK(b.grad().to_vector<float>() == std::vector<float>{1.0f, 1.0f, 1.0f});
+  a.grad().add_(1.0f);
+  CHECK(b.grad().to_vector<float>() == std::vector<float>{1.0f, 1.0f, 1.0f});
+  CHECK(g.to_vector<float>() == std::vector<float>{5.0f, 5.0f, 5.0f});
+  tf::Tensor v = tf::tensor({1.0f, 2.0f, 3.0f, 4.0f});
+  CHECK_FALSE(tf::autograd::sole_owner(v.slice(0, 1, 3)));  // a view: storage shared
+  tf::Tensor held = v;
+  CHECK_FALSE(tf::autograd::sole_owner(v));  // a second handle
+  CHECK_FALSE(tf::autograd::sole_owner(x));  // autograd history / a leaf
+  // Accumulation over backward calls still adds into the taken gradient.
+  (x * 3.0f).sum().backward();
+  CHECK(x.grad().to_vector<float>() == std::vector<float>{5.0f, 5.0f, 5.0f});
 }

@@ -193,7 +193,10 @@ TEST_CASE("cpu gemm: transposes, batch broadcast, alpha/beta, degenerate sizes",
       check_gemm<float>(ta, tb, 5, 7, 3, 1, false, 1.0, 0.0);
       check_gemm<double>(ta, tb, 4, 3, 6, 3, true, 0.5, 2.0);
       check_gemm<float>(ta, tb, 8, 8, 8, 40, false, 1.0, 1.0);       // small batch: pool path
-      check_gemm<double>(ta, tb, 130, 70, 90, 2, false, -1.0, 0.5);  // OpenBLAS threads
+      check_gemm<double>(ta, tb, 130, 70, 90, 2, false, -1.0, 0.5);  // a batch of small products
+      // Past 2 x 4M multiply-adds a product is split over the pool: by rows, by columns.
+      check_gemm<float>(ta, tb, 300, 200, 160, 1, false, 1.0, 0.5);
+      check_gemm<float>(ta, tb, 64, 1200, 128, 1, false, 1.0, 0.0);
       // One row or one column: the gemv path (batch-1 inference, matrix-vector products).
       check_gemm<float>(ta, tb, 1, 9, 7, 1, false, 1.0, 0.0);
       check_gemm<double>(ta, tb, 6, 1, 5, 3, true, 0.5, 2.0);
@@ -323,6 +326,31 @@ TEST_CASE("cpu softmax and its backward", "[cpu_backend]") {
   const double glsm[6] = {0.04598165609777171, 0.05316291736712139, -0.09914457346489314,
                           0.9987719425477746, -1.0033382062566882, 0.00456626370891372};
   for (int i = 0; i < 6; ++i) CHECK(gx[size_t(i)] == Approx(glsm[i]).epsilon(1e-12));
+}
+
+TEST_CASE("cpu softmax of many short float32 rows (the block path) against float64", "[cpu_backend]") {
+  const int64_t rows = 150, n = 10;  // two full blocks of 64 rows and a partial one
+  std::vector<float> x(size_t(rows * n)), y(x.size()), ly(x.size());
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(std::sin(0.7 * double(i)) * 6.0);
+  x[size_t(3 * n + 4)] = NAN;  // row 3: NaN everywhere
+  for (int64_t i = 0; i < n; ++i) x[size_t(5 * n + i)] = i == 2 ? 80.0f : -80.0f;  // row 5: one dominant logit
+  cpu().softmax(mk(x, {rows, n}), 1, false, mk(y, {rows, n}));
+  cpu().softmax(mk(x, {rows, n}), 1, true, mk(ly, {rows, n}));
+  int bad = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    double m = -INFINITY, s = 0;
+    for (int64_t i = 0; i < n; ++i) m = std::max(m, double(x[size_t(r * n + i)]));
+    for (int64_t i = 0; i < n; ++i) s += std::exp(double(x[size_t(r * n + i)]) - m);
+    for (int64_t i = 0; i < n; ++i) {
+      size_t k = size_t(r * n + i);
+      if (r == 3) { bad += !(std::isnan(y[k]) && std::isnan(ly[k])); continue; }
+      double want = std::exp(double(x[k]) - m) / s, lwant = double(x[k]) - m - std::log(s);
+      bad += std::fabs(y[k] - want) > 2e-6 * want + 1e-30;
+      bad += std::fabs(ly[k] - lwant) > 2e-6 * (1 + std::fabs(lwant));
+    }
+  }
+  CHECK(bad == 0);
+  CHECK(y[size_t(5 * n + 2)] == 1.0f);
 }
 
 TEST_CASE("cpu vec_sum_f32: the generic lane order, bit for bit, at every length", "[cpu_backend]") {

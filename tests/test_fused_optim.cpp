@@ -15,6 +15,7 @@
 #include "optim/optim.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
+#include "tensor/internal.h"
 
 using namespace tapeflow;
 
@@ -259,4 +260,47 @@ TEST_CASE("fused dense + activation: gradcheck and the unfused composition", "[f
   // conditions not met: nothing done, undefined result
   CHECK_FALSE(detail::dense_activation(ones({3}), ones({2, 3}), ones({3, 3}), UnaryOp::Exp).defined());
   CHECK_FALSE(detail::dense_activation(ones({3}), ones({2, 3}, Options(kFloat64)), ones({3, 3}), UnaryOp::Tanh).defined());
+}
+
+TEST_CASE("fused float32 Adam equals its scalar formula bit for bit (vector body and tail)", "[optim][fused]") {
+  for (double wd : {0.0, 0.004}) {
+    const int64_t n = 1003;  // 125 vectors of 8 and a tail of 3
+    std::vector<float> p(n), g(n), m(n), v(n);
+    for (int64_t i = 0; i < n; ++i) {
+      p[i] = float(std::sin(0.1 * double(i)));
+      g[i] = float(std::cos(0.37 * double(i)) * 3.0);
+      m[i] = float(0.01 * std::sin(double(i)));
+      v[i] = float(0.02 * (1.0 + std::cos(double(i))));
+    }
+    backend::OptimizerStep s;
+    s.kind = backend::OptimizerStep::Kind::Adam;
+    s.lr = 0.001;
+    s.weight_decay = wd;
+    s.alpha = 0.0123;
+    s.eps = 1e-7;
+    std::vector<float> want_p = p, want_m = m, want_v = v;
+    const float b1 = float(s.beta1), ob1 = float(1.0 - s.beta1), b2 = float(s.beta2), ob2 = float(1.0 - s.beta2);
+    const float fwd = float(wd), alpha = float(s.alpha), eps = float(s.eps);
+    for (int64_t i = 0; i < n; ++i) {  // the operation order of backends/cpu/optimizer.cpp
+      volatile float x = want_p[i];
+      if (wd != 0) x = x - x * fwd;
+      volatile float mm = want_m[i] * b1;
+      mm = mm + g[i] * ob1;
+      volatile float gg = g[i] * g[i];
+      volatile float vv = want_v[i] * b2;
+      vv = vv + gg * ob2;
+      want_m[i] = mm;
+      want_v[i] = vv;
+      volatile float num = mm * alpha, den = std::sqrt(float(vv)) + eps;
+      want_p[i] = x - num / den;
+    }
+    Tensor tp = from_vector(p, Shape{n}), tg = from_vector(g, Shape{n});
+    Tensor tm = from_vector(m, Shape{n}), tv = from_vector(v, Shape{n});
+    backend::View st[2] = {tapeflow::detail::view_of(tm), tapeflow::detail::view_of(tv)};
+    REQUIRE(tapeflow::detail::backend_of(tp).optimizer_step(s, tapeflow::detail::view_of(tp),
+                                                             tapeflow::detail::view_of(tg), st, 2));
+    CHECK(tp.to_vector<float>() == want_p);
+    CHECK(tm.to_vector<float>() == want_m);
+    CHECK(tv.to_vector<float>() == want_v);
+  }
 }

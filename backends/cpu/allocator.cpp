@@ -41,6 +41,7 @@ constexpr size_t kAlign = 64;
 constexpr int kNumClasses = 240;
 
 constexpr size_t kMmapMin = size_t(1) << 20;
+constexpr size_t kHugeMin = size_t(32) << 20;
 std::atomic<uint64_t> g_os_allocations{0};
 std::atomic<size_t> g_live{0};  // bytes (class sizes) of blocks handed out and not returned
 
@@ -49,7 +50,13 @@ void* system_allocate(size_t n) {
 #if !defined(TF_CPU_ASAN)  // under ASan every block comes from its malloc, which tracks it
   if (n >= kMmapMin) {
     void* p = mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? nullptr : p;
+    if (p == MAP_FAILED) return nullptr;
+#if defined(MADV_HUGEPAGE)
+    // Large blocks (a data set, big activations) on transparent huge pages where the system
+    // allows them: fewer TLB misses for random row access (the batch gather) and fewer faults.
+    if (n >= kHugeMin) madvise(p, n, MADV_HUGEPAGE);
+#endif
+    return p;
   }
 #endif
   return ::operator new(n, std::align_val_t{kAlign}, std::nothrow);

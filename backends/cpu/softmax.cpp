@@ -2,6 +2,7 @@
 // `axis`), numerically stable (the line's max is subtracted before exp), sums in double.
 // Float32 exponentials use the vectorised exp of vec_math.cpp. Lines that are not contiguous
 // along the axis are staged through a per-chunk buffer.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -56,13 +57,53 @@ void softmax_row(const T* x, T* y, int64_t n, bool log) {
   }
 }
 
+// Softmax of `rows` short contiguous rows of n (x rows n apart, y rows n apart; y may not
+// alias x): per-row overheads (a max reduction, an exp call, a log) dominate rows this short
+// (the logits of a classifier), so the shifted values of a block of rows go through one
+// vectorised exp. Each element gets the bits softmax_row gives it; the row sums (in double)
+// are added in another order.
+template <class T>
+void softmax_short_rows(const T* x, T* y, int64_t rows, int64_t n, bool log) {
+  constexpr int64_t kRows = 64;
+  T mx[kRows];
+  for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
+    const int64_t nr = std::min(kRows, rows - r0);
+    const T* xb = x + r0 * n;
+    T* yb = y + r0 * n;
+    for (int64_t r = 0; r < nr; ++r) {
+      const T* xr = xb + r * n;
+      T m = xr[0];
+      for (int64_t i = 1; i < n; ++i) m = (xr[i] > m || xr[i] != xr[i]) ? xr[i] : m;  // NaN propagates
+      mx[r] = m;
+      for (int64_t i = 0; i < n; ++i) yb[r * n + i] = xr[i] - m;
+    }
+    if constexpr (std::is_same_v<T, float>) vec_exp_f32(yb, yb, nr * n);
+    else for (int64_t i = 0; i < nr * n; ++i) yb[i] = std::exp(yb[i]);
+    for (int64_t r = 0; r < nr; ++r) {
+      const T* xr = xb + r * n;
+      T* yr = yb + r * n;
+      double s = 0;
+      for (int64_t i = 0; i < n; ++i) s += double(yr[i]);
+      if (log) {
+        const T ls = T(std::log(s)), m = mx[r];
+        for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - m) - ls;
+      } else {
+        const T inv = T(1.0 / s);
+        for (int64_t i = 0; i < n; ++i) yr[i] *= inv;
+      }
+    }
+  }
+}
+
 template <class T>
 void softmax_kernel(const View& x, int axis, bool log, const View& out) {
   const T* xp = static_cast<const T*>(x.data);
   T* op_ = static_cast<T*>(out.data);
   Lines3 L = lines3(x, out, out, axis);
   const int64_t n = x.shape[axis], sx = x.strides[axis], so = out.strides[axis];
+  const bool short_rows = n >= 1 && n <= 32 && sx == 1 && so == 1 && L.rank == 1 && L.st[0][0] == n && L.st[1][0] == n;
   parallel_for(0, L.count, n >= kGrain ? 1 : kGrain / n, [&](int64_t j0, int64_t j1) {
+    if (short_rows) return softmax_short_rows(xp + j0 * n, op_ + j0 * n, j1 - j0, n, log);
     std::vector<T> xb, yb;
     if (sx != 1 || so != 1) { xb.resize(size_t(n)); yb.resize(size_t(n)); }
     Walker<3> w(L.rank, L.shape, L.st, j0);
