@@ -52,6 +52,11 @@ class CpuBackend final : public Backend {
   void avg_pool2d(const Window2d& g, bool count_include_pad, const View& x, const View& out) override;
   void avg_pool2d_backward(const Window2d& g, bool count_include_pad, const View& gy,
                            const View& gx) override;
+  // conv.cpp
+  bool conv2d_forward(const Window2d& g, int64_t groups, const View& x, const View& w, const View& bias,
+                      const View& y) override;
+  bool conv2d_backward(const Window2d& g, int64_t groups, const View& x, const View& w, const View& gy,
+                       const View& gx, const View& gw, const View& gb) override;
 
   // norm.cpp, sort.cpp
   void batch_norm_stats(const View& x, const View& mean, const View& var) override;
