@@ -108,9 +108,11 @@ Tensor conv2d_fused(const Tensor& x4, const Tensor& w4, const Tensor& bias, cons
     record("Conv2dBackward", {&x4, &w4, &bias}, y,
            [sx = save(x), sw = save(w), g, groups](Node& n, Grads& gs) -> Grads {
              Tensor x = sx.unpack(n), w = sw.unpack(n);
-             const bool need_x = needs_input_grad(n, 0), need_w = needs_input_grad(n, 1), need_b = needs_input_grad(n, 2);
+             const bool need_x = needs_input_grad(n, 0), need_w = needs_input_grad(n, 1);
+             const bool need_b = needs_input_grad(n, 2);
              Tensor gy = gs[0].contiguous();
-             if (is_grad_enabled() || gy.dtype() != x.dtype()) return conv2d_grads(x, w, gy, g, groups, need_x, need_w, need_b);
+             if (is_grad_enabled() || gy.dtype() != x.dtype())  // create_graph: differentiable ops
+               return conv2d_grads(x, w, gy, g, groups, need_x, need_w, need_b);
              const int64_t cout = w.shape()[0];
              Tensor gx = need_x ? make_tensor(x.shape(), x.dtype(), x.device()) : Tensor();
              Tensor gw = need_w ? make_tensor(w.shape(), x.dtype(), x.device()) : Tensor();

@@ -23,7 +23,8 @@ Want direct(const Geo& c, const std::vector<double>& x, const std::vector<double
             const std::function<double(size_t)>& r) {
   const int64_t N = c.x[0], C = c.x[1], H = c.x[2], W = c.x[3];
   const int64_t O = c.w[0], Cg = c.w[1], KH = c.w[2], KW = c.w[3], Og = O / c.groups;
-  const int64_t OH = (H + 2 * c.ph - c.dh * (KH - 1) - 1) / c.sh + 1, OW = (W + 2 * c.pw - c.dw * (KW - 1) - 1) / c.sw + 1;
+  const int64_t OH = (H + 2 * c.ph - c.dh * (KH - 1) - 1) / c.sh + 1;
+  const int64_t OW = (W + 2 * c.pw - c.dw * (KW - 1) - 1) / c.sw + 1;
   Want out;
   out.ys = Shape{N, O, OH, OW};
   out.y.assign(size_t(N * O * OH * OW), 0.0);

@@ -45,8 +45,11 @@ inline int64_t max2x2_row(const float* r0, const float* r1, int64_t n, int64_t W
   for (; ow + 4 <= n; ow += 4) {
     const __m128 a0 = _mm_loadu_ps(r0 + 2 * ow), a1 = _mm_loadu_ps(r0 + 2 * ow + 4);
     const __m128 b0 = _mm_loadu_ps(r1 + 2 * ow), b1 = _mm_loadu_ps(r1 + 2 * ow + 4);
-    const __m128 v[4] = {_mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0)), _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1)),
-                         _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)), _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1))};
+    // The four taps of 4 windows: even / odd columns of row 0, then of row 1.
+    const __m128 v[4] = {_mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1)),
+                         _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1))};
     __m128 best = v[0];
     __m128i tap = _mm_setzero_si128();
     for (int k = 1; k < 4; ++k) {
@@ -57,9 +60,14 @@ inline int64_t max2x2_row(const float* r0, const float* r1, int64_t n, int64_t W
       tap = _mm_or_si128(_mm_and_si128(ti, _mm_set1_epi32(k)), _mm_andnot_si128(ti, tap));
     }
     _mm_storeu_ps(o + ow, best);
-    alignas(16) int32_t t[4];
-    _mm_store_si128(reinterpret_cast<__m128i*>(t), tap);
-    for (int k = 0; k < 4; ++k) id[ow + k] = base + 2 * (ow + k) + (t[k] >> 1) * W + (t[k] & 1);
+    // index = base + 2*(ow + k) + (tap >> 1) * W + (tap & 1), built in 32 bits (W < 2^30), then
+    // widened and offset in 64 bits.
+    const __m128i zero = _mm_setzero_si128();
+    __m128i off = _mm_and_si128(_mm_sub_epi32(zero, _mm_srli_epi32(tap, 1)), _mm_set1_epi32(int32_t(W)));
+    off = _mm_add_epi32(_mm_add_epi32(off, _mm_and_si128(tap, _mm_set1_epi32(1))), _mm_setr_epi32(0, 2, 4, 6));
+    const __m128i b = _mm_set1_epi64x(base + 2 * ow);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(id + ow), _mm_add_epi64(_mm_unpacklo_epi32(off, zero), b));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(id + ow + 2), _mm_add_epi64(_mm_unpackhi_epi32(off, zero), b));
   }
 #else
   (void)r0; (void)r1; (void)n; (void)W; (void)base; (void)o; (void)id;
@@ -75,12 +83,16 @@ inline int64_t max2x2_back_row(const float* gr, const int64_t* ir, int64_t n, in
   int64_t ow = 0;
 #if defined(__SSE2__)
   for (; ow + 4 <= n; ow += 4) {
-    alignas(16) int32_t t[4];
-    for (int k = 0; k < 4; ++k) {
-      const int64_t d = ir[ow + k] - (base + 2 * (ow + k));
-      t[k] = d == 0 ? 0 : d == 1 ? 1 : d == W ? 2 : d == W + 1 ? 3 : -1;
-    }
-    const __m128i tv = _mm_load_si128(reinterpret_cast<const __m128i*>(t));
+    // The argmax's offset in its window, 0, 1, W or W + 1, as the tap 0..3 (low 32 bits).
+    const int64_t w0 = base + 2 * ow;
+    const __m128i d01 = _mm_sub_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ir + ow)),
+                                      _mm_set_epi64x(w0 + 2, w0));
+    const __m128i d23 = _mm_sub_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ir + ow + 2)),
+                                      _mm_set_epi64x(w0 + 6, w0 + 4));
+    const __m128i d = _mm_castps_si128(
+        _mm_shuffle_ps(_mm_castsi128_ps(d01), _mm_castsi128_ps(d23), _MM_SHUFFLE(2, 0, 2, 0)));
+    const __m128i second_row = _mm_cmpgt_epi32(d, _mm_set1_epi32(int32_t(W - 1)));
+    const __m128i tv = _mm_sub_epi32(d, _mm_and_si128(second_row, _mm_set1_epi32(int32_t(W - 2))));
     const __m128 v = _mm_loadu_ps(gr + ow);
     __m128 s[4];
     for (int k = 0; k < 4; ++k) s[k] = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(tv, _mm_set1_epi32(k))), v);
@@ -114,7 +126,8 @@ void max_pool_inside(const Window2d& g, const T* x, T* out, int64_t* idx) {
         int64_t* id = ip + oh * g.out_w;
         if (g.kernel_h == 2 && g.kernel_w == 2) {
           const T* r1 = r0 + W;
-          const int64_t done = g.stride_w == 2 ? max2x2_row(r0, r1, g.out_w, W, h0 * W, o, id) : 0;
+          const bool sse = g.stride_w == 2 && W < (int64_t(1) << 30);
+          const int64_t done = sse ? max2x2_row(r0, r1, g.out_w, W, h0 * W, o, id) : 0;
           for (int64_t ow = done; ow < g.out_w; ++ow) {
             const int64_t w0 = ow * g.stride_w;
             T best = r0[w0];
@@ -191,7 +204,7 @@ void max_pool_backward_kernel(const Window2d& g, const T* gy, const int64_t* idx
           const int64_t h0 = oh * g.kernel_h;
           const int64_t* ir = idx + p * L + oh * g.out_w;
           const T* gr = gy + p * L + oh * g.out_w;
-          const int64_t done = g.kernel_h == 2 && g.kernel_w == 2
+          const int64_t done = g.kernel_h == 2 && g.kernel_w == 2 && W < (int64_t(1) << 30)
                                    ? max2x2_back_row(gr, ir, g.out_w, W, h0 * W, gp + h0 * W, gp + (h0 + 1) * W)
                                    : 0;
           for (int64_t ow = done; ow < g.out_w; ++ow) {
