@@ -169,12 +169,24 @@ double row_sum(const T* r, int64_t n) {
   return s;
 }
 
-// A per-thread scratch buffer that only grows (reused by every later call on that thread).
+// A per-thread scratch buffer, reused by every later call on that thread; one above kKeepBytes
+// (a single output row of a very wide layer) is given back at the end of the call.
+constexpr size_t kKeepBytes = 8u << 20;
+template <class T>
+std::vector<char>& scratch_buffer() {
+  thread_local std::vector<char> buf;
+  return buf;
+}
 template <class T>
 T* scratch(int64_t n) {
-  thread_local std::vector<char> buf;
+  std::vector<char>& buf = scratch_buffer<T>();
   if (buf.size() < size_t(n) * sizeof(T)) buf.resize(size_t(n) * sizeof(T));
   return reinterpret_cast<T*>(buf.data());
+}
+template <class T>
+void trim_scratch() {
+  std::vector<char>& buf = scratch_buffer<T>();
+  if (buf.size() > kKeepBytes) std::vector<char>().swap(buf);
 }
 
 int64_t sample_grain(const Geometry& G) {
@@ -207,6 +219,7 @@ void forward_kernel(const Geometry& G, const T* x, const T* w, const T* bias, T*
           }
       }
     }
+    trim_scratch<T>();
   });
 }
 
@@ -259,6 +272,7 @@ void backward_kernel(const Geometry& G, const T* x, const T* w, const T* gy, T* 
       }
     }
     if (gb) pb[size_t(n0)] = std::move(local_b);
+    trim_scratch<T>();
   });
   if (gw)
     for (int64_t n = 1; n < g.batch; ++n)
