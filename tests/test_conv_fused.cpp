@@ -1,7 +1,8 @@
 // The fused CPU convolution (backends/cpu/conv.cpp) on shapes that exercise its internals:
 // samples cut into several blocks of output rows (a column matrix over its 512 KB scratch),
 // several samples per thread and several threads (partial weight / bias gradients summed over
-// the chunks), groups, stride, dilation, padding, 1x1 direct. Values and all three gradients
+// the chunks), a single sample (gemms split over the pool), groups, stride, dilation, padding,
+// 1x1 direct. Values and all three gradients
 // of sum(conv2d(x, w, b) * r) against direct float64 loops written here.
 #include <catch2/catch.hpp>
 
@@ -90,6 +91,10 @@ TEST_CASE("fused conv2d: row blocks, chunks of samples, threads", "[conv]") {
   }
   SECTION("float64, a kernel taller than the row block and the input rows outside") {
     check({{2, 40, 9, 200}, {4, 40, 5, 3}, 1, 1, 3, 1, 2, 1, 1}, tf::kFloat64, 1e-12);
+  }
+  SECTION("one sample: blocks in parallel forward, gemms split over the pool backward") {
+    check({{1, 16, 20, 60}, {8, 16, 3, 3}, 1, 1, 1, 1, 1, 1, 1}, tf::kFloat64, 1e-12);
+    check({{1, 32, 12, 12}, {64, 32, 3, 3}, 1, 1, 0, 0, 1, 1, 1}, tf::kFloat32, 1e-4);
   }
   SECTION("1x1 direct path, groups") {
     check({{4, 6, 5, 7}, {4, 3, 1, 1}, 1, 1, 0, 0, 1, 1, 2}, tf::kFloat64, 1e-12);

@@ -6,8 +6,10 @@
 //   grad weight gW             += gy[n][:, block] @ cols^T      (cols rebuilt from x)
 //   grad input  cols            = W^T @ gy[n][:, block], then col2im into gx[n]
 // A 1x1 convolution with stride 1 and no padding reads x / writes gx directly (no im2col).
-// The samples run in parallel on the pool (static chunks): a sample's gx is written by one
-// thread only, and gW / gb are summed per chunk, then over the chunks in order (deterministic).
+// The forward runs the (sample, block) pairs in parallel on the pool, the backward the samples
+// (static chunks): a sample's gx is written by one thread only, and gW / gb are summed per
+// chunk, then over the chunks in order (deterministic). When that gives one chunk while the
+// pool has more threads (a single sample), the gemms themselves run split on the pool instead.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -30,6 +32,16 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, in
           int64_t ldb, double beta, double* C, int64_t ldc) {
   blas::api().dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, blasint(M),
                     blasint(N), blasint(K), 1.0, A, blasint(lda), B, blasint(ldb), beta, C, blasint(ldc));
+}
+
+// The same through CpuBackend::gemm, which splits a large product over the pool (`wide`: the
+// caller runs outside any parallel region).
+template <class T>
+void gemm_on(bool wide, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
+             int64_t ldb, T beta, T* C, int64_t ldc) {
+  if (!wide) return gemm(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+  cpu_backend().gemm(sizeof(T) == 4 ? DType::Float32 : DType::Float64, ta, tb, M, N, K, 1.0, A, lda, 0, B, ldb, 0,
+                     double(beta), C, ldc, 0, 1);
 }
 
 // The window columns ow in [lo, hi) whose tap at input offset `off` lands inside [0, size).
@@ -189,35 +201,38 @@ void trim_scratch() {
   if (buf.size() > kKeepBytes) std::vector<char>().swap(buf);
 }
 
-int64_t sample_grain(const Geometry& G) {
-  // A sample's work in multiply-adds; keep chunks above ~1e5 so tiny convolutions run inline.
-  const int64_t work = std::max<int64_t>(1, G.L * G.cgkk * G.cout);
-  return std::max<int64_t>(1, 100000 / work);
-}
+// Units of `work` multiply-adds per chunk: above ~1e5, so tiny convolutions run inline.
+int64_t grain_for(int64_t work) { return std::max<int64_t>(1, 100000 / std::max<int64_t>(work, 1)); }
+int64_t sample_grain(const Geometry& G) { return grain_for(G.L * G.cgkk * G.cout); }
+
+// One chunk for `units` while the pool has more threads: split the gemms instead.
+bool go_wide(int64_t units, int64_t grain) { return parallel_chunks(units, grain) == 1 && pool_threads() > 1; }
 
 template <class T>
 void forward_kernel(const Geometry& G, const T* x, const T* w, const T* bias, T* y) {
   const Window2d& g = G.g;
   const int64_t xs = G.C * g.in_h * g.in_w, ys = G.cout * G.L;
-  parallel_for(0, g.batch, sample_grain(G), [&](int64_t n0, int64_t n1) {
+  const int64_t blocks = (g.out_h + G.block_rows - 1) / G.block_rows, units = g.batch * blocks;
+  const int64_t grain = grain_for(G.block_rows * g.out_w * G.cgkk * G.cout);
+  const bool wide = go_wide(units, grain);
+  parallel_for(0, units, grain, [&](int64_t u0, int64_t u1) {
     T* cols = G.direct ? nullptr : scratch<T>(G.C * G.kk * G.block_rows * g.out_w);
-    for (int64_t n = n0; n < n1; ++n) {
-      for (int64_t oh0 = 0; oh0 < g.out_h; oh0 += G.block_rows) {
-        const int64_t oh1 = std::min(oh0 + G.block_rows, g.out_h), l0 = oh0 * g.out_w, nl = (oh1 - oh0) * g.out_w;
-        const T* B = G.direct ? x + n * xs + l0 : cols;
-        const int64_t ldb = G.direct ? G.L : nl;
-        if (!G.direct) im2col_rows(Rows(g, G.C, oh0, oh1), x + n * xs, cols);
-        T* yb = y + n * ys + l0;
-        for (int64_t gi = 0; gi < G.groups; ++gi)
-          gemm(false, false, G.coutg, nl, G.cgkk, w + gi * G.coutg * G.cgkk, G.cgkk, B + gi * G.cgkk * ldb, ldb,
-               T(0), yb + gi * G.coutg * G.L, G.L);
-        if (bias)
-          for (int64_t co = 0; co < G.cout; ++co) {
-            T* r = yb + co * G.L;
-            const T b = bias[co];
-            for (int64_t l = 0; l < nl; ++l) r[l] += b;
-          }
-      }
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t n = u / blocks, oh0 = (u % blocks) * G.block_rows;
+      const int64_t oh1 = std::min(oh0 + G.block_rows, g.out_h), l0 = oh0 * g.out_w, nl = (oh1 - oh0) * g.out_w;
+      const T* B = G.direct ? x + n * xs + l0 : cols;
+      const int64_t ldb = G.direct ? G.L : nl;
+      if (!G.direct) im2col_rows(Rows(g, G.C, oh0, oh1), x + n * xs, cols);
+      T* yb = y + n * ys + l0;
+      for (int64_t gi = 0; gi < G.groups; ++gi)
+        gemm_on(wide, false, false, G.coutg, nl, G.cgkk, w + gi * G.coutg * G.cgkk, G.cgkk, B + gi * G.cgkk * ldb,
+                ldb, T(0), yb + gi * G.coutg * G.L, G.L);
+      if (bias)
+        for (int64_t co = 0; co < G.cout; ++co) {
+          T* r = yb + co * G.L;
+          const T b = bias[co];
+          for (int64_t l = 0; l < nl; ++l) r[l] += b;
+        }
     }
     trim_scratch<T>();
   });
@@ -231,6 +246,7 @@ void backward_kernel(const Geometry& G, const T* x, const T* w, const T* gy, T* 
   // outputs directly.
   std::vector<std::vector<T>> pw(size_t(g.batch));
   std::vector<std::vector<double>> pb(size_t(g.batch));
+  const bool wide = go_wide(g.batch, sample_grain(G));
   parallel_for(0, g.batch, sample_grain(G), [&](int64_t n0, int64_t n1) {
     T* cols = G.direct ? nullptr : scratch<T>(G.C * G.kk * G.block_rows * g.out_w);
     T* aw = nullptr;
@@ -253,16 +269,16 @@ void backward_kernel(const Geometry& G, const T* x, const T* w, const T* gy, T* 
           if (!G.direct) im2col_rows(Rows(g, G.C, oh0, oh1), x + n * xs, cols);
           const T beta = first ? T(0) : T(1);
           for (int64_t gi = 0; gi < G.groups; ++gi)
-            gemm(false, true, G.coutg, G.cgkk, nl, gyb + gi * G.coutg * G.L, G.L, B + gi * G.cgkk * ldb, ldb, beta,
-                 aw + gi * G.coutg * G.cgkk, G.cgkk);
+            gemm_on(wide, false, true, G.coutg, G.cgkk, nl, gyb + gi * G.coutg * G.L, G.L, B + gi * G.cgkk * ldb, ldb,
+                    beta, aw + gi * G.coutg * G.cgkk, G.cgkk);
           first = false;
         }
         if (gxn) {
           T* out = G.direct ? gxn + l0 : cols;
           const int64_t ldc = G.direct ? G.L : nl;
           for (int64_t gi = 0; gi < G.groups; ++gi)
-            gemm(true, false, G.cgkk, nl, G.coutg, w + gi * G.coutg * G.cgkk, G.cgkk, gyb + gi * G.coutg * G.L, G.L,
-                 T(0), out + gi * G.cgkk * ldc, ldc);
+            gemm_on(wide, true, false, G.cgkk, nl, G.coutg, w + gi * G.coutg * G.cgkk, G.cgkk,
+                    gyb + gi * G.coutg * G.L, G.L, T(0), out + gi * G.cgkk * ldc, ldc);
           if (!G.direct) col2im_rows(Rows(g, G.C, oh0, oh1), cols, gxn);
         }
         if (gb)
