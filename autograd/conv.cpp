@@ -1,5 +1,8 @@
-// Convolutions as im2col + batched gemm per group (matmul over the differentiable im2col_op),
-// and the transposed convolution as gemm + col2im. Their backwards are those of the pieces:
+// Convolutions: conv2d / conv1d run the backend's fused kernel when it has one (CPU:
+// backends/cpu/conv.cpp, im2col + gemm per block of output rows, recorded as one node whose
+// backward is fused too, or, under create_graph, the public-op formulas of conv2d_grads);
+// otherwise im2col + batched gemm per group (matmul over the differentiable im2col_op). The
+// transposed convolution is gemm + col2im. The composite backwards are those of the pieces:
 // grad input = gemm + col2im, grad weight = gemm (summed over the batch), grad bias = sum;
 // built from public ops, so they differentiate again (create_graph).
 #include "autograd/function.h"

@@ -2,7 +2,7 @@
 // are defined by family in this folder: memory and the singleton (cpu_backend.cpp), unary.cpp,
 // binary.cpp (binary, where), copy.cpp (fill, copy_strided), reduce.cpp, scan.cpp (arg_reduce,
 // cumsum), gemm.cpp, indexing.cpp, random.cpp, softmax.cpp,
-// window.cpp (im2col, col2im), pool.cpp (max / average pooling).
+// window.cpp (im2col, col2im), conv.cpp (fused conv2d), pool.cpp (max / average pooling).
 // Internal header (not part of the public API).
 #pragma once
 #include "backends/backend.h"
