@@ -1,7 +1,11 @@
-// Convolutions as im2col + batched gemm per group (matmul over the differentiable im2col_op),
-// and the transposed convolution as gemm + col2im. Their backwards are those of the pieces:
+// Convolutions: conv2d / conv1d run the backend's fused kernel when it has one (CPU:
+// backends/cpu/conv.cpp, im2col + gemm per block of output rows, recorded as one node whose
+// backward is fused too, or, under create_graph, the public-op formulas of conv2d_grads);
+// otherwise im2col + batched gemm per group (matmul over the differentiable im2col_op). The
+// transposed convolution is gemm + col2im. The composite backwards are those of the pieces:
 // grad input = gemm + col2im, grad weight = gemm (summed over the batch), grad bias = sum;
 // built from public ops, so they differentiate again (create_graph).
+#include "autograd/function.h"
 #include "autograd/trace.h"
 #include "autograd/window.h"
 #include "tensor/internal.h"
@@ -9,6 +13,12 @@
 
 namespace tapeflow {
 
+using autograd::Grads;
+using autograd::needs_input_grad;
+using autograd::Node;
+using autograd::record;
+using autograd::save;
+using autograd::should_record;
 using backend::Window2d;
 using namespace detail;
 
@@ -46,12 +56,16 @@ Tensor add_bias(const char* op, Tensor y, const Tensor& b, int64_t cout) {
   return y + b.reshape({1, cout, 1, 1});
 }
 
+bool is_pointwise(const Window2d& g) {
+  return g.kernel_h * g.kernel_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0 &&
+         g.out_h == g.in_h && g.out_w == g.in_w;
+}
+
 // input (N, C, H, W) / weight (C_out, C/groups, kh, kw), already checked.
 Tensor conv2d_core(const Tensor& x, const Tensor& w, const Window2d& g, int64_t groups) {
   const int64_t N = g.batch, C = g.channels, cout = w.shape()[0], kk = g.kernel_h * g.kernel_w;
   const int64_t L = g.out_h * g.out_w;
-  const bool pointwise = kk == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0 &&
-                         g.out_h == g.in_h && g.out_w == g.in_w;
+  const bool pointwise = is_pointwise(g);
   Tensor cols = pointwise ? x.reshape({N, C, L}) : im2col_op(x, g);
   Tensor y;
   if (groups == 1) {
@@ -61,6 +75,59 @@ Tensor conv2d_core(const Tensor& x, const Tensor& w, const Window2d& g, int64_t 
     y = matmul(w.reshape({groups, cout / groups, cg * kk}), cols.reshape({N, groups, cg * kk, L}));
   }
   return y.reshape({N, cout, g.out_h, g.out_w});
+}
+
+// The gradients of conv2d_core + bias for the output gradient gy, in public ops (they
+// differentiate again): grad input = col2im(W^T gy), grad weight = sum_n gy im2col(x)^T.
+Grads conv2d_grads(const Tensor& x, const Tensor& w, const Tensor& gy, const Window2d& g, int64_t groups,
+                   bool need_x, bool need_w, bool need_b) {
+  const int64_t N = g.batch, C = g.channels, cout = w.shape()[0], kk = g.kernel_h * g.kernel_w;
+  const int64_t L = g.out_h * g.out_w, cg = C / groups, coutg = cout / groups;
+  const bool pointwise = is_pointwise(g);
+  Tensor gy4 = gy.reshape({N, groups, coutg, L});
+  Tensor gx, gw, gb;
+  if (need_w) {
+    Tensor cols = pointwise ? x.reshape({N, C, L}) : im2col_op(x, g);
+    gw = sum(matmul(gy4, cols.reshape({N, groups, cg * kk, L}).transpose(2, 3)), {0}).reshape(w.shape());
+  }
+  if (need_x) {
+    Tensor gcols = matmul(w.reshape({groups, coutg, cg * kk}).transpose(1, 2), gy4).reshape({N, C * kk, L});
+    gx = pointwise ? gcols.reshape(x.shape()) : col2im_op(gcols, g);
+  }
+  if (need_b) gb = sum(gy, {0, 2, 3});
+  return {gx, gw, gb};
+}
+
+// The fused convolution of the backend (backends/cpu/conv.cpp) with bias, recorded as one node;
+// an undefined result when the backend has none (the caller composes the public ops).
+Tensor conv2d_fused(const Tensor& x4, const Tensor& w4, const Tensor& bias, const Window2d& g, int64_t groups) {
+  const int64_t cout = w4.shape()[0];
+  if (x4.numel() == 0 || w4.numel() == 0) return Tensor();
+  Tensor x = x4.contiguous(), w = w4.contiguous(), b = bias.defined() ? bias.contiguous() : Tensor();
+  Tensor y = make_tensor(Shape{g.batch, cout, g.out_h, g.out_w}, x.dtype(), x.device());
+  if (!backend_of(x).conv2d_forward(g, groups, view_of(x), view_of(w), b.defined() ? view_of(b) : backend::View{},
+                                    view_of(y)))
+    return Tensor();
+  if (should_record({&x4, &w4, &bias}))
+    record("Conv2dBackward", {&x4, &w4, &bias}, y,
+           [sx = save(x), sw = save(w), g, groups](Node& n, Grads& gs) -> Grads {
+             Tensor x = sx.unpack(n), w = sw.unpack(n);
+             const bool need_x = needs_input_grad(n, 0), need_w = needs_input_grad(n, 1);
+             const bool need_b = needs_input_grad(n, 2);
+             Tensor gy = gs[0].contiguous();
+             if (is_grad_enabled() || gy.dtype() != x.dtype())  // create_graph: differentiable ops
+               return conv2d_grads(x, w, gy, g, groups, need_x, need_w, need_b);
+             const int64_t cout = w.shape()[0];
+             Tensor gx = need_x ? make_tensor(x.shape(), x.dtype(), x.device()) : Tensor();
+             Tensor gw = need_w ? make_tensor(w.shape(), x.dtype(), x.device()) : Tensor();
+             Tensor gb = need_b ? make_tensor(Shape{cout}, x.dtype(), x.device()) : Tensor();
+             auto opt = [](const Tensor& t) { return t.defined() ? view_of(t) : backend::View{}; };
+             if (!backend_of(x).conv2d_backward(g, groups, view_of(x), view_of(w), view_of(gy), opt(gx), opt(gw),
+                                                opt(gb)))
+               return conv2d_grads(x, w, gy, g, groups, need_x, need_w, need_b);
+             return {gx, gw, gb};
+           });
+  return y;
 }
 
 Tensor conv_nd_impl(const char* op, const Tensor& input, const Tensor& weight, const Tensor& bias, int nsp,
@@ -119,7 +186,8 @@ Tensor conv_nd_impl(const char* op, const Tensor& input, const Tensor& weight, c
     fail(op, ": expected a bias of shape (", cout, ",), got ", bias.shape());
   Tensor x4 = nsp == 1 ? x.unsqueeze(2) : x;
   Tensor w4 = nsp == 1 ? weight.unsqueeze(2) : weight;
-  Tensor y = add_bias(op, conv2d_core(x4, w4, g, groups), bias, cout);
+  Tensor y = conv2d_fused(x4, w4, bias, g, groups);
+  if (!y.defined()) y = add_bias(op, conv2d_core(x4, w4, g, groups), bias, cout);
   if (nsp == 1) y = y.squeeze(2);
   return unbatched ? y.squeeze(0) : y;
 }

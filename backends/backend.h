@@ -155,6 +155,17 @@ class Backend {
   // gx = 0, then gx[input position] += gy[window] / divisor for every window covering it.
   virtual void avg_pool2d_backward(const Window2d& g, bool count_include_pad, const View& gy,
                                    const View& gx) = 0;
+  // Fused 2-D convolution (CPU: conv.cpp): x (N, C, H, W), w (C_out, C/groups, kh, kw), y (N,
+  // C_out, out_h, out_w), bias (C_out), all contiguous and of one float dtype; g.channels = C.
+  // Forward: y = conv(x, w) + bias (bias.data == nullptr: none). Backward: gx / gw / gb, each
+  // skipped when its data is nullptr: the gradients of that forward for the output gradient gy
+  // (gx overwritten, gw and gb overwritten, gb = sum of gy over n, oh, ow). Both return false
+  // when this backend has no fused kernel (the caller composes im2col + gemm); the defaults do.
+  virtual bool conv2d_forward(const Window2d&, int64_t /*groups*/, const View& /*x*/, const View& /*w*/,
+                              const View& /*bias*/, const View& /*y*/) { return false; }
+  virtual bool conv2d_backward(const Window2d&, int64_t /*groups*/, const View& /*x*/, const View& /*w*/,
+                               const View& /*gy*/, const View& /*gx*/, const View& /*gw*/,
+                               const View& /*gb*/) { return false; }
 
   // ---- normalisation, embedding, sorting ----
   // All views contiguous; x and every float view share x's dtype (float32/float64); statistics

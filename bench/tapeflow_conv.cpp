@@ -1,10 +1,55 @@
 // The "conv" group of tapeflow_bench (torch_conv.cpp runs the same on libtorch): conv2d
 // forward + backward (grads of input, weight and bias) for a ResNet-like 3x3 layer and the two
 // conv layers of a Fashion-MNIST CNN, plus its 2x2 max pooling, in float32. RESULT lines in ms.
+// And the epoch time of samples/fashion_cnn's network (Conv2D(32, 3, relu) -> MaxPooling2D(2) ->
+// Conv2D(64, 3, relu) -> MaxPooling2D(2) -> Flatten -> Dense(128, relu) -> Dropout(0.5) ->
+// Dense(10); batch 128, Adam(1e-3, eps 1e-7), cross-entropy; pixels / 255) on a fixed subset:
+// the first kCnnImages training images (--train-limit N: the first N), shuffled each epoch.
 #include "bench/harness.h"
 #include "tapeflow.h"
 
 namespace tf = tapeflow;
+namespace nn = tapeflow::nn;
+
+namespace {
+
+constexpr int64_t kCnnImages = 12800, kCnnBatch = 128;
+
+void run_cnn_epoch(const bench::Options& opt) {
+  tf::data::MnistData raw = tf::data::load_mnist(opt.data_dir);
+  const int64_t n = opt.train_limit > 0 ? std::min(opt.train_limit, raw.train_images.size(0)) : kCnnImages;
+  tf::Tensor x = (raw.train_images.slice(0, 0, n).astype(tf::kFloat32) * (1.0f / 255.0f)).reshape({n, 1, 28, 28});
+  tf::Tensor y = raw.train_labels.slice(0, 0, n).astype(tf::kInt64);
+  tf::manual_seed(123);
+  nn::Sequential model;
+  model.add(nn::Conv2D(32, 3, nn::Conv2DOptions().activation("relu")));
+  model.add(nn::MaxPooling2D(2));
+  model.add(nn::Conv2D(64, 3, nn::Conv2DOptions().activation("relu")));
+  model.add(nn::MaxPooling2D(2));
+  model.add(nn::Flatten());
+  model.add(nn::Dense(128, "relu"));
+  model.add(nn::Dropout(0.5));
+  model.add(nn::Dense(10));
+  model.build(tf::Shape{1, 28, 28});
+  tf::optim::Adam adam(model.parameters(), {.lr = 1e-3, .epsilon = 1e-7});
+  tf::data::BatchIterator batches(x, y, kCnnBatch, /*shuffle=*/true, /*seed=*/7);
+  bench::EpochTimer timer(opt, "fashion_cnn_n" + std::to_string(n), batches.num_batches());
+  tf::Tensor xb, yb;
+  while (timer.next_epoch()) {
+    batches.start_epoch();
+    while (batches.next(xb, yb)) {
+      tf::Tensor loss = tf::mean(tf::cross_entropy(model(xb), yb));
+      adam.zero_grad();
+      loss.backward();
+      adam.step();
+      if (!timer.batch_done()) break;
+    }
+    timer.end_epoch();
+  }
+  timer.report_time();
+}
+
+}  // namespace
 
 void run_conv(const bench::Options& opt) {
   struct Layer { const char* key; int64_t n, cin, cout, h, w, k, pad; };
@@ -31,4 +76,5 @@ void run_conv(const bench::Options& opt) {
     p.zero_grad(true);
   });
   bench::report("max_pool2d_n64_c32_28x28_fwd_bwd", s * 1e3, "ms", true);
+  run_cnn_epoch(opt);
 }

@@ -2,7 +2,7 @@
 // are defined by family in this folder: memory and the singleton (cpu_backend.cpp), unary.cpp,
 // binary.cpp (binary, where), copy.cpp (fill, copy_strided), reduce.cpp, scan.cpp (arg_reduce,
 // cumsum), gemm.cpp, indexing.cpp, random.cpp, softmax.cpp,
-// window.cpp (im2col, col2im), pool.cpp (max / average pooling).
+// window.cpp (im2col, col2im), conv.cpp (fused conv2d), pool.cpp (max / average pooling).
 // Internal header (not part of the public API).
 #pragma once
 #include "backends/backend.h"
@@ -52,6 +52,11 @@ class CpuBackend final : public Backend {
   void avg_pool2d(const Window2d& g, bool count_include_pad, const View& x, const View& out) override;
   void avg_pool2d_backward(const Window2d& g, bool count_include_pad, const View& gy,
                            const View& gx) override;
+  // conv.cpp
+  bool conv2d_forward(const Window2d& g, int64_t groups, const View& x, const View& w, const View& bias,
+                      const View& y) override;
+  bool conv2d_backward(const Window2d& g, int64_t groups, const View& x, const View& w, const View& gy,
+                       const View& gx, const View& gw, const View& gb) override;
 
   // norm.cpp, sort.cpp
   void batch_norm_stats(const View& x, const View& mean, const View& var) override;
