@@ -11,31 +11,6 @@ using autograd::TraceOp;
 
 namespace export_conv {  // named: a unity build shares one anonymous namespace between sources
 
-void attr_int(::onnx::NodeProto& n, const char* name, int64_t v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(::onnx::AttributeProto::INT);
-  a->set_i(v);
-}
-void attr_ints(::onnx::NodeProto& n, const char* name, const std::vector<int64_t>& v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(::onnx::AttributeProto::INTS);
-  for (int64_t i : v) a->add_ints(i);
-}
-void attr_float(::onnx::NodeProto& n, const char* name, double v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(::onnx::AttributeProto::FLOAT);
-  a->set_f((float)v);
-}
-void attr_string(::onnx::NodeProto& n, const char* name, const std::string& v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(::onnx::AttributeProto::STRING);
-  a->set_s(v);
-}
-
 const std::vector<int64_t>& ints(const TraceOp& op, const char* name) {
   const autograd::TraceAttr* a = op.attr(name);
   if (!a) fail("onnx export: op '", op.op, "' was traced without its '", name, "' attribute (a tapeflow bug)");

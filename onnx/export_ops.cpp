@@ -11,25 +11,6 @@ using autograd::TraceOp;
 
 namespace {
 
-void attr_int(::onnx::NodeProto& n, const char* name, int64_t v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(::onnx::AttributeProto::INT);
-  a->set_i(v);
-}
-void attr_ints(::onnx::NodeProto& n, const char* name, const std::vector<int64_t>& v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(::onnx::AttributeProto::INTS);
-  for (int64_t i : v) a->add_ints(i);
-}
-void attr_float(::onnx::NodeProto& n, const char* name, double v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(::onnx::AttributeProto::FLOAT);
-  a->set_f((float)v);
-}
-
 bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
 // The batch dim of a broadcast result of rank r from the op's inputs.

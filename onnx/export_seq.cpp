@@ -16,31 +16,6 @@ using autograd::TraceOp;
 
 namespace export_seq {  // named: a unity build shares one anonymous namespace between sources
 
-void attr_int(::onnx::NodeProto& n, const char* name, int64_t v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(::onnx::AttributeProto::INT);
-  a->set_i(v);
-}
-void attr_float(::onnx::NodeProto& n, const char* name, double v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(::onnx::AttributeProto::FLOAT);
-  a->set_f((float)v);
-}
-void attr_ints(::onnx::NodeProto& n, const char* name, const std::vector<int64_t>& v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(::onnx::AttributeProto::INTS);
-  for (int64_t i : v) a->add_ints(i);
-}
-void attr_string(::onnx::NodeProto& n, const char* name, const std::string& v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(::onnx::AttributeProto::STRING);
-  a->set_s(v);
-}
-
 int64_t iattr(const TraceOp& op, const char* name) { return op.attr(name)->ints.at(0); }
 
 std::string transpose(Exporter& ex, const std::string& x, const std::vector<int64_t>& perm) {

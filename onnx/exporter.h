@@ -11,6 +11,32 @@
 
 namespace tapeflow::onnx::detail {
 
+// Attributes of a node (the emitters' shared helpers).
+inline void attr_int(::onnx::NodeProto& n, const char* name, int64_t v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(::onnx::AttributeProto::INT);
+  a->set_i(v);
+}
+inline void attr_ints(::onnx::NodeProto& n, const char* name, const std::vector<int64_t>& v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(::onnx::AttributeProto::INTS);
+  for (int64_t i : v) a->add_ints(i);
+}
+inline void attr_float(::onnx::NodeProto& n, const char* name, double v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(::onnx::AttributeProto::FLOAT);
+  a->set_f((float)v);
+}
+inline void attr_string(::onnx::NodeProto& n, const char* name, const std::string& v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(::onnx::AttributeProto::STRING);
+  a->set_s(v);
+}
+
 class Exporter : public autograd::Tracer {
  public:
   Exporter(::onnx::GraphProto& graph, int64_t batch, bool dynamic);
