@@ -17,6 +17,7 @@
 #include "autograd/trace.h"
 #include "nn/activations.h"
 #include "helpers.h"
+#include "onnx_test_util.h"
 #include "nn/layers.h"
 #include "training/sequential.h"
 #include "onnx/onnx.h"
@@ -26,38 +27,13 @@
 using namespace tapeflow;
 using Catch::Matchers::Contains;
 
+using tapeflow::test::matches;
+using tapeflow::test::read_bytes;
+using tapeflow::test::read_txt;
+
 namespace {
 
 const std::string kDir = std::string(TAPEFLOW_SOURCE_DIR) + "/tests/data/onnx/";
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// make_fixtures.py's text tensors: a line with the shape, then one value per line.
-Tensor read_txt(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in);
-  std::string line;
-  std::getline(in, line);
-  std::istringstream dims(line);
-  Shape shape;
-  for (int64_t d; dims >> d;) shape.push_back(d);
-  std::vector<float> v;
-  for (double x; in >> x;) v.push_back((float)x);
-  return from_vector(v, shape);
-}
-
-// |a - b| <= 1e-5 |b| + 1e-6 everywhere (float32 against PyTorch's float32).
-bool matches(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape()) return false;
-  auto x = a.to_vector<double>(), y = b.to_vector<double>();
-  for (size_t i = 0; i < x.size(); ++i)
-    if (!(std::fabs(x[i] - y[i]) <= 1e-5 * std::fabs(y[i]) + 1e-6)) return false;
-  return true;
-}
 
 std::vector<std::string> names_of(const nn::NamedTensors& ps) {
   std::vector<std::string> n;

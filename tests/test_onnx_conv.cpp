@@ -20,6 +20,7 @@
 #include "data/safetensors.h"
 #include "data/torch_state.h"
 #include "helpers.h"
+#include "onnx_test_util.h"
 #include "nn/nn.h"
 #include "onnx/onnx.h"
 #include "tensor/creation.h"
@@ -33,22 +34,13 @@ using namespace tapeflow;
 using Catch::Matchers::Contains;
 namespace tfo = tapeflow::onnx;  // ::onnx is the ONNX project's namespace
 
+using tapeflow::test::matches;
+using tapeflow::test::read_bytes;
+using tapeflow::test::read_txt;
+
 namespace {
 
 const std::string kData = std::string(TAPEFLOW_SOURCE_DIR) + "/tests/data/";
-
-Tensor read_txt(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in);
-  std::string line;
-  std::getline(in, line);
-  std::istringstream dims(line);
-  Shape shape;
-  for (int64_t d; dims >> d;) shape.push_back(d);
-  std::vector<float> v;
-  for (double x; in >> x;) v.push_back((float)x);
-  return from_vector(v, shape);
-}
 
 const Tensor& find(const data::NamedTensors& ts, const std::string& name) {
   for (const auto& [n, t] : ts)
@@ -56,15 +48,6 @@ const Tensor& find(const data::NamedTensors& ts, const std::string& name) {
   FAIL("no tensor named " << name);
   static Tensor none;
   return none;
-}
-
-// |a - b| <= 1e-5 |b| + 1e-6 everywhere (float32 against a float32 reference).
-bool matches(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape()) return false;
-  auto x = a.to_vector<double>(), y = b.to_vector<double>();
-  for (size_t i = 0; i < x.size(); ++i)
-    if (!(std::fabs(x[i] - y[i]) <= 1e-5 * std::fabs(y[i]) + 1e-6)) return false;
-  return true;
 }
 
 }  // namespace

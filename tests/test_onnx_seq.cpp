@@ -17,37 +17,19 @@
 #include "onnx/onnx.h"
 #include "onnx/proto.h"
 #include "onnx/seq_models.h"
+#include "onnx_test_util.h"
 
 using namespace tapeflow;
 namespace tfo = tapeflow::onnx;
 using Catch::Matchers::Contains;
 
+using tapeflow::test::matches;
+using tapeflow::test::read_bytes;
+using tapeflow::test::read_txt;
+
 namespace {
 
 const std::string kDir = std::string(TAPEFLOW_SOURCE_DIR) + "/tests/data/onnx/";
-
-// make_seq_fixtures.py's text tensors: a line with the shape, then one value per line.
-Tensor read_txt(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in);
-  std::string line;
-  std::getline(in, line);
-  std::istringstream dims(line);
-  Shape shape;
-  for (int64_t d; dims >> d;) shape.push_back(d);
-  std::vector<float> v;
-  for (double x; in >> x;) v.push_back((float)x);
-  return from_vector(v, shape);
-}
-
-// |a - b| <= rtol |b| + atol everywhere.
-bool matches(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-6) {
-  if (a.shape() != b.shape()) return false;
-  auto x = a.to_vector<double>(), y = b.to_vector<double>();
-  for (size_t i = 0; i < x.size(); ++i)
-    if (!(std::fabs(x[i] - y[i]) <= rtol * std::fabs(y[i]) + atol)) return false;
-  return true;
-}
 
 using TP = ::onnx::TensorProto;
 
