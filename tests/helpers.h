@@ -65,4 +65,13 @@ inline ValuesMatcher Values(std::vector<double> expected, double tol = 1e-6) {
 // Exact comparison of an integer or bool tensor's values.
 inline std::vector<int64_t> ints(const tapeflow::Tensor& t) { return t.to_vector<int64_t>(); }
 
+// A deterministic tensor of `shape`: s * sin(a * i + b) at flat index i (float64).
+inline tapeflow::Tensor seqt(const tapeflow::Shape& shape, double a, double b = 0.0, double s = 1.0) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  std::vector<double> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = s * std::sin(a * double(i) + b);
+  return tapeflow::from_vector(v, shape);
+}
+
 }  // namespace tftest

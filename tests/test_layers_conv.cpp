@@ -19,15 +19,7 @@
 using namespace tapeflow;
 using tftest::Values;
 
-namespace {
-Tensor seqt(const Shape& shape, double a, double b = 0.0, double s = 1.0) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  std::vector<double> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = s * std::sin(a * double(i) + b);
-  return from_vector(v, shape);
-}
-}  // namespace
+using tftest::seqt;
 
 TEST_CASE("Conv2D matches F.conv2d (same padding, relu; valid + max pool)", "[layers][conv]") {
   Tensor x = seqt({2, 2, 5, 5}, 0.19, 0.3);

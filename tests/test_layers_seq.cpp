@@ -20,13 +20,7 @@ using tftest::Values;
 
 namespace {
 // s * sin(a * i + b) over a row-major tensor of `shape` (the same generator as the reference script).
-Tensor seqt(const Shape& shape, double a, double b = 0.0, double s = 1.0) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  std::vector<double> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = s * std::sin(a * double(i) + b);
-  return from_vector(v, shape);
-}
+using tftest::seqt;
 template <class L>
 void set_rnn(L& layer, int g, int64_t h, int64_t f) {
   layer.load_state_dict({{"weight_ih", seqt({g * h, f}, 0.53, 0.2, 0.5)},

@@ -18,13 +18,7 @@ using namespace tapeflow;
 using nn::NamedTensors;
 
 namespace {
-Tensor seqt(const Shape& shape, double a, double b = 0.0, double s = 1.0) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  std::vector<double> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = s * std::sin(a * double(i) + b);
-  return from_vector(v, shape);
-}
+using tftest::seqt;
 double sigm(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 
 // PyTorch's LSTM (gates i, f, g, o) over x (N, T, F), in time order or reversed; returns
