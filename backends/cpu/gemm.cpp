@@ -2,12 +2,15 @@
 // through OpenBLAS (loaded at run time, blas.cpp). Small matrices in a batch run in parallel on
 // tapeflow's pool; a large one is split into blocks of rows (or columns) of C, each a
 // single-threaded OpenBLAS call on the pool (OpenBLAS never runs threads of its own: blas.cpp). A product with one row or one column (M == 1 or N == 1: batch-1
-// inference, matrix-vector) goes to gemv, since sgemm would pack the whole other matrix for it.
+// inference, matrix-vector) goes to gemv, since sgemm would pack the whole other matrix for it;
+// the float32 row form with B not transposed (a Dense layer on one sample) to gemv_f32.h.
 // Degenerate sizes are handled here (K == 0: C = beta * C).
 #include <climits>
+#include <type_traits>
 
 #include "backends/cpu/blas.h"
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/gemv_f32.h"
 #include "backends/cpu/loops.h"
 #include "backends/cpu/parallel.h"
 
@@ -33,6 +36,8 @@ template <class T, class Gv>
 void run_gemv(Gv gv, bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
               int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   if (M == 1) {  // y(N) = op(B)^T a; a's elements are lda apart when A is stored transposed
+    if constexpr (std::is_same_v<T, float>)  // B stored K x N: tapeflow's own AVX-512 kernel
+      if (!tb && gemv_rowvec_f32(N, K, alpha, A, ta ? lda : 1, B, ldb, beta, C)) return;
     if (beta == T(0)) for (int64_t j = 0; j < N; ++j) C[j] = T(0);
     if (tb)  // B stored N x K: y = B a
       gv(CblasRowMajor, CblasNoTrans, blasint(N), blasint(K), alpha, B, blasint(ldb), A,
