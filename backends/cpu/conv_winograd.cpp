@@ -1,8 +1,11 @@
 // Winograd F(2x2, 3x3), see conv_winograd.h. Per call: U = G w G^T for every (k, c), stored
-// as 16 matrices (K, C). The tiles (2x2 output, 4x4 input) are cut into blocks of whole tile
+// as 16 matrices (C, K). The tiles (2x2 output, 4x4 input) are cut into blocks of whole tile
 // rows ("units": one sample, one tile row) of about kBlockBytes of transformed data; per block:
-//   V[xi] (C, T) = B^T d B of every tile,  M[xi] (K, T) = U[xi] @ V[xi]  (16 sgemm calls),
-//   y tiles      = A^T M A.
+//   V[xi] (T, C) = B^T d B of every tile,  M[xi] (T, K) = V[xi] @ U[xi]  (16 sgemm calls),
+//   y tiles      = A^T M A;
+// the transforms run over the channels (unit stride), the input gathered channels last first.
+// The weight gradient: dU[xi] (C, K) = sum over blocks of V[xi]^T dM[xi], dM = A g A^T of each
+// tile's 2x2 output gradient g, then gw = G^T dU G.
 // Blocks run in parallel on the pool; each writes its own output rows only.
 #include "backends/cpu/conv_winograd.h"
 
@@ -30,6 +33,14 @@ void trim_scratch() {
   std::vector<float>& buf = scratch();
   if (buf.size() * sizeof(float) > (8u << 20)) std::vector<float>().swap(buf);
 }
+
+// The per-tile transforms run over the channels at unit stride: compiled for AVX-512 and AVX2
+// as well, picked at load time (GCC's target_clones; the library's baseline is x86-64).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define TF_WINOGRAD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TF_WINOGRAD_CLONES
+#endif
 
 // U[xi][c][k] = (G g G^T)[xi] for g = w(k, c).
 void transform_weights(const float* w, int64_t C, int64_t K, bool flip, float* U) {
@@ -59,7 +70,7 @@ void transform_weights(const float* w, int64_t C, int64_t K, bool flip, float* U
 
 // v[xi * vs + c] = (B^T d B)[xi] for c in [0, C), d[i][j] = p[i * rs + j * C + c]: first the
 // columns of B^T d into v, then each row times B in place.
-void input_tile(const float* __restrict p, int64_t rs, int64_t C, float* __restrict v, int64_t vs) {
+TF_WINOGRAD_CLONES void input_tile(const float* __restrict p, int64_t rs, int64_t C, float* __restrict v, int64_t vs) {
   // 4 row pointers and 16 output rows, named apart so the loop over c vectorises.
   const float* __restrict p0 = p;
   const float* __restrict p1 = p + rs;
@@ -95,7 +106,7 @@ void input_tile(const float* __restrict p, int64_t rs, int64_t C, float* __restr
 }
 
 // q[(a * 2 + b) * K + k] = (A^T m A)[a][b] for k in [0, K), m[xi] = m[xi * ms + k].
-void output_tile(const float* __restrict m, int64_t ms, int64_t K, float* __restrict q) {
+TF_WINOGRAD_CLONES void output_tile(const float* __restrict m, int64_t ms, int64_t K, float* __restrict q) {
   for (int64_t k = 0; k < K; ++k) {
     float r[16], a0[4], a1[4];
     for (int xi = 0; xi < 16; ++xi) r[xi] = m[xi * ms + k];
@@ -110,19 +121,43 @@ void output_tile(const float* __restrict m, int64_t ms, int64_t K, float* __rest
   }
 }
 
+// d[xi * ds + k] = (A g A^T)[xi] for k in [0, K): g = [g0[k] g0[K + k]; g0[rs + k] g0[rs + K + k]]
+// the tile's 2x2 output gradient, A = [1 0; 1 1; 1 -1; 0 -1].
+TF_WINOGRAD_CLONES void grad_tile(const float* __restrict g0, int64_t rs, int64_t K, float* __restrict d,
+                                  int64_t ds) {
+  for (int64_t k = 0; k < K; ++k) {
+    const float a = g0[k], b = g0[K + k], c = g0[rs + k], e = g0[rs + K + k];
+    const float r[4][2] = {{a, b}, {a + c, b + e}, {a - c, b - e}, {-c, -e}};  // A g, then (A g) A^T
+    for (int i = 0; i < 4; ++i) {
+      d[(i * 4 + 0) * ds + k] = r[i][0];
+      d[(i * 4 + 1) * ds + k] = r[i][0] + r[i][1];
+      d[(i * 4 + 2) * ds + k] = r[i][0] - r[i][1];
+      d[(i * 4 + 3) * ds + k] = -r[i][1];
+    }
+  }
+}
+
 // V[xi][t][c] (xi stride vs) = (B^T d B)[xi] of the tiles t of units [u0, u1) of x (N, C, H, W),
 // vectorised over the channels; P is scratch for 4 * (2 TW + 2) * C floats.
 void input_block(const float* x, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw, int64_t TH, int64_t TW,
                  int64_t u0, int64_t u1, float* P, float* V, int64_t vs) {
   const int64_t RW = 2 * TW + 2;  // a unit's input rows, column s = x column s - pw
   const int64_t s0 = std::min(pw, RW), s1 = std::min(pw + W, RW);  // the columns inside x
+  const int64_t RC = RW * C;
   for (int64_t u = u0; u < u1; ++u) {
     const int64_t n = u / TH, ty = u % TH;
-    std::fill(P, P + 4 * RW * C, 0.0f);
-    for (int r = 0; r < 4; ++r) {  // P[r][s][c]: the unit's 4 input rows, channels last
+    // P[r][s][c]: the unit's 4 input rows, channels last. The next tile row of the same sample
+    // starts 2 rows lower: its first 2 rows are this unit's last 2, moved up.
+    int r0 = 0;
+    if (u > u0 && ty > 0) {
+      std::memmove(P, P + 2 * RC, size_t(2 * RC) * sizeof(float));
+      r0 = 2;
+    }
+    for (int r = r0; r < 4; ++r) {
+      float* pr = P + r * RC;
+      std::fill(pr, pr + RC, 0.0f);
       const int64_t h = 2 * ty - ph + r;
       if (h < 0 || h >= H) continue;
-      float* pr = P + r * RW * C;
       for (int64_t c = 0; c < C; ++c) {
         const float* xr = x + ((n * C + c) * H + h) * W - pw;
         for (int64_t sc = s0; sc < s1; ++sc) pr[sc * C + c] = xr[sc];
@@ -224,20 +259,7 @@ void winograd3x3_grad_weight(const float* x, int64_t N, int64_t C, int64_t H, in
             for (int64_t ow = 0; ow < OW; ++ow) gr[ow * K] = g[ow];
           }
         for (int64_t tx = 0; tx < TW; ++tx) {
-          const float* __restrict g00 = Gr + 2 * tx * K;
-          const float* __restrict g10 = g00 + 2 * TW * K;
-          float* __restrict d = D + ((u - u0) * TW + tx) * K;
-          for (int64_t k = 0; k < K; ++k) {
-            const float a = g00[k], b = g00[K + k], c = g10[k], e = g10[K + k];
-            // r = A g (rows: a b / c e -> 4 x 2), then r A^T (4 x 4); A = [1 0; 1 1; 1 -1; 0 -1]
-            const float r[4][2] = {{a, b}, {a + c, b + e}, {a - c, b - e}, {-c, -e}};
-            for (int i = 0; i < 4; ++i) {
-              d[(i * 4 + 0) * DS + k] = r[i][0];
-              d[(i * 4 + 1) * DS + k] = r[i][0] + r[i][1];
-              d[(i * 4 + 2) * DS + k] = r[i][0] - r[i][1];
-              d[(i * 4 + 3) * DS + k] = -r[i][1];
-            }
-          }
+          grad_tile(Gr + 2 * tx * K, 2 * TW * K, K, D + ((u - u0) * TW + tx) * K, DS);
         }
       }
       for (int xi = 0; xi < 16; ++xi)
