@@ -6,6 +6,8 @@
 //   grad weight gW             += gy[n][:, block] @ cols^T      (cols rebuilt from x)
 //   grad input  cols            = W^T @ gy[n][:, block], then col2im into gx[n]
 // A 1x1 convolution with stride 1 and no padding reads x / writes gx directly (no im2col).
+// float32 3x3 stride-1 layers with >= 8 channels each way go through Winograd F(2x2, 3x3)
+// instead (conv_winograd.h): forward, weight and input gradient; the bias gradient stays here.
 // The forward runs the (sample, block) pairs in parallel on the pool, the backward the samples
 // (static chunks): a sample's gx is written by one thread only, and gW / gb are summed per
 // chunk, then over the chunks in order (deterministic). When that gives one chunk while the
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "backends/cpu/blas.h"
+#include "backends/cpu/conv_winograd.h"
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
 
@@ -310,11 +313,30 @@ bool usable(const Window2d& g, int64_t groups, const View& x, const View& w) {
   return g.batch > 0 && g.channels > 0 && w.shape[0] > 0 && g.out_h > 0 && g.out_w > 0 && g.in_h > 0 && g.in_w > 0;
 }
 
+// float32 3x3, stride 1, dilation 1, one group, padding 0..2 with the usual output size, enough
+// channels: the forward and the weight / input gradients go through Winograd F(2x2, 3x3).
+bool winograd_ok(const Window2d& g, int64_t groups, const View& x, const View& w) {
+  return x.dtype == DType::Float32 && groups == 1 && g.kernel_h == 3 && g.kernel_w == 3 && g.stride_h == 1 &&
+         g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && g.pad_h >= 0 && g.pad_h <= 2 &&
+         g.pad_w >= 0 && g.pad_w <= 2 && g.out_h == g.in_h + 2 * g.pad_h - 2 && g.out_w == g.in_w + 2 * g.pad_w - 2 &&
+         winograd_worth(g.channels, w.shape[0]);
+}
+
 }  // namespace
 
 bool CpuBackend::conv2d_forward(const Window2d& g, int64_t groups, const View& x, const View& w, const View& bias,
                                 const View& y) {
   if (!usable(g, groups, x, w) || !y.is_contiguous() || y.dtype != x.dtype) return false;
+  if (winograd_ok(g, groups, x, w)) {
+    const int64_t K = w.shape[0], L = g.out_h * g.out_w;
+    float* yp = static_cast<float*>(y.data);
+    winograd3x3(static_cast<const float*>(x.data), g.batch, g.channels, g.in_h, g.in_w, g.pad_h, g.pad_w,
+                static_cast<const float*>(w.data), K, false, yp);
+    if (const float* b = static_cast<const float*>(bias.data))
+      for (int64_t r = 0; r < g.batch * K; ++r)
+        for (int64_t l = 0; l < L; ++l) yp[r * L + l] += b[r % K];
+    return true;
+  }
   Geometry G(g, groups, w.shape[0], x.dtype == DType::Float32 ? 4 : 8);
   if (x.dtype == DType::Float32)
     forward_kernel(G, static_cast<const float*>(x.data), static_cast<const float*>(w.data),
@@ -329,6 +351,22 @@ bool CpuBackend::conv2d_backward(const Window2d& g, int64_t groups, const View& 
                                  const View& gx, const View& gw, const View& gb) {
   if (!usable(g, groups, x, w) || !gy.is_contiguous() || gy.dtype != x.dtype) return false;
   Geometry G(g, groups, w.shape[0], x.dtype == DType::Float32 ? 4 : 8);
+  if (winograd_ok(g, groups, x, w)) {
+    // gb as below; gw and gx through Winograd (gx: the stride-1 convolution of gy with the
+    // flipped, transposed kernel, padded by 2 - pad).
+    const float* xp = static_cast<const float*>(x.data);
+    const float* gyp = static_cast<const float*>(gy.data);
+    if (gb.data)
+      backward_kernel(G, xp, static_cast<const float*>(w.data), gyp, static_cast<float*>(nullptr),
+                      static_cast<float*>(nullptr), static_cast<float*>(gb.data));
+    if (gw.data)
+      winograd3x3_grad_weight(xp, g.batch, g.channels, g.in_h, g.in_w, g.pad_h, g.pad_w, gyp, w.shape[0],
+                              static_cast<float*>(gw.data));
+    if (gx.data)
+      winograd3x3(gyp, g.batch, w.shape[0], g.out_h, g.out_w, 2 - g.pad_h, 2 - g.pad_w,
+                  static_cast<const float*>(w.data), g.channels, true, static_cast<float*>(gx.data));
+    return true;
+  }
   if (x.dtype == DType::Float32)
     backward_kernel(G, static_cast<const float*>(x.data), static_cast<const float*>(w.data),
                     static_cast<const float*>(gy.data), static_cast<float*>(gx.data), static_cast<float*>(gw.data),
