@@ -74,4 +74,14 @@ inline tapeflow::Tensor seqt(const tapeflow::Shape& shape, double a, double b = 
   return tapeflow::from_vector(v, shape);
 }
 
+// The tensor called `name` in a list of (name, tensor) pairs (a state_dict, a safetensors file).
+template <class Named>
+const tapeflow::Tensor& find_named(const Named& ts, const std::string& name) {
+  for (const auto& [n, t] : ts)
+    if (n == name) return t;
+  FAIL("no tensor named " << name);
+  static tapeflow::Tensor none;
+  return none;
+}
+
 }  // namespace tftest

@@ -13,6 +13,7 @@
 
 #include "data/json.h"
 #include "data/safetensors.h"
+#include "helpers.h"
 #include "tensor/creation.h"
 #include "tensor/ops.h"
 
@@ -64,13 +65,7 @@ std::string error_of(F&& f) {
   return "<no tapeflow::Error thrown>";
 }
 
-const Tensor& find(const data::NamedTensors& ts, const std::string& name) {
-  for (const auto& [n, t] : ts)
-    if (n == name) return t;
-  FAIL("no tensor named " << name);
-  static Tensor none;
-  return none;
-}
+const Tensor& find(const data::NamedTensors& ts, const std::string& name) { return tftest::find_named(ts, name); }
 
 std::vector<std::string> names_of(const data::NamedTensors& ts) {
   std::vector<std::string> out;

@@ -19,13 +19,7 @@ namespace {
 
 const std::string kData = std::string(TAPEFLOW_SOURCE_DIR) + "/tests/data/";
 
-const Tensor& find(const data::NamedTensors& ts, const std::string& name) {
-  for (const auto& [n, t] : ts)
-    if (n == name) return t;
-  FAIL("no tensor named " << name);
-  static Tensor none;
-  return none;
-}
+const Tensor& find(const data::NamedTensors& ts, const std::string& name) { return tftest::find_named(ts, name); }
 
 nn::Sequential torch_mlp_twin() {
   nn::Sequential m;
