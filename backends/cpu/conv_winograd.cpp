@@ -35,8 +35,10 @@ void trim_scratch() {
 }
 
 // The per-tile transforms run over the channels at unit stride: compiled for AVX-512 and AVX2
-// as well, picked at load time (GCC's target_clones; the library's baseline is x86-64).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// as well, picked at load time (GCC's target_clones; the library's baseline is x86-64). Not under
+// ThreadSanitizer: the clones' ifunc resolvers run during relocation, before its runtime is up,
+// and crash the process (make test-tsan).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define TF_WINOGRAD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define TF_WINOGRAD_CLONES

@@ -253,7 +253,7 @@ static void js_run(void* user, int n, void (*chunk)(void* ctx, int index), void*
 static void test_job_system(void) {
   int calls = 0;
   tf_job_system js = {&calls, js_concurrency, js_run};
-  enum { N = 256, K = 512 };
+  enum { N = 1024, K = 1024 }; /* 10M multiply-adds: above the size a product is split at */
   static float x[N * K], out_pool[N * 10], out_js[N * 10];
   for (int i = 0; i < N * K; ++i) x[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
   tf_model* m = NULL;
