@@ -138,7 +138,7 @@ ModuleOutput Bidirectional::forward(const Tensor& x, const Tensor& s1, const Ten
     auto p = fwd_->named_parameters(), q = bwd_->named_parameters();  // weight_ih, weight_hh, bias_ih, bias_hh
     for (size_t i = 0; i < r.size(); ++i)
       autograd::trace("bidirectional", {x, p[0].second, p[1].second, p[2].second, p[3].second, q[0].second,
-                                        q[1].second, q[2].second, q[3].second}, r[i],
+                                        q[1].second, q[2].second, q[3].second, s1, s2, s3, s4}, r[i],
                       {{"kind", {(int64_t)fwd_->kind()}}, {"return_sequences", {fwd_->options().return_sequences()}},
                        {"go_backwards", {fwd_->options().go_backwards()}}, {"output", {(int64_t)i}},
                        {"initial_states", {(int64_t)given}}});

@@ -23,7 +23,8 @@ Exporter::Exporter(::onnx::GraphProto& graph, int64_t batch, bool dynamic)
 
 void Exporter::unsupported(const autograd::TraceOp& op, const std::string& why) const {
   std::string shapes;
-  for (const Tensor& t : op.inputs) shapes += (shapes.empty() ? "" : ", ") + str_cat(t.shape());
+  for (const Tensor& t : op.inputs)  // an optional input (an initial state) may be undefined
+    shapes += (shapes.empty() ? "" : ", ") + (t.defined() ? str_cat(t.shape()) : std::string("none"));
   fail("onnx export: op '", op.op, "' on inputs of shapes ", shapes, " cannot be exported: ", why);
 }
 

@@ -123,12 +123,35 @@ std::string emit_bidirectional(Exporter& ex, const TraceOp& op) {
   int kind = (int)iattr(op, "kind");
   if (iattr(op, "go_backwards"))
     ex.unsupported(op, "Bidirectional of a go_backwards layer has no ONNX form (its forward layer reads backwards)");
-  if (iattr(op, "initial_states") > 0 || iattr(op, "output") > 0)
-    ex.unsupported(op, "Bidirectional with initial states or return_state is not exported yet (only its output)");
   DType dt = op.output.dtype();
-  int64_t units = op.inputs[2].size(1);
-  auto f = direction_weights(ex, kind, &op.inputs[1], dt), b = direction_weights(ex, kind, &op.inputs[5], dt);
-  auto outs = rnn_node(ex, op, kind, "bidirectional", {f, b}, "", "", units);
+  const bool lstm = kind == 1;
+  const int64_t which = iattr(op, "output"), units = op.inputs[2].size(1);
+  // Initial states as given to the layer: LSTM (fwd h, fwd c, bwd h, bwd c), others (fwd h, bwd h).
+  auto st = [&](size_t i) { return i < op.inputs.size() ? op.inputs[i] : Tensor(); };
+  const Tensor fh = st(9), fc = lstm ? st(10) : Tensor(), bh = lstm ? st(11) : st(10), bc = lstm ? st(12) : Tensor();
+  std::string key = str_cat("bidirectional ", op.inputs[0].impl(), " ", op.inputs[1].impl(), " ", fh.impl(), " ",
+                            fc.impl(), " ", bh.impl(), " ", bc.impl());
+  auto it = ex.memo.find(key);
+  if (it == ex.memo.end()) {
+    auto both = [&](const Tensor& f, const Tensor& b) -> std::string {  // (2, N, H), forward first
+      if (!f.defined()) return "";
+      auto& c = ex.node("Concat", {ex.out(ex.node("Unsqueeze", {ex.in(f, dt), ex.ints({0})})),
+                                   ex.out(ex.node("Unsqueeze", {ex.in(b, dt), ex.ints({0})}))});
+      attr_int(c, "axis", 0);
+      return ex.out(c);
+    };
+    std::string hs = both(fh, bh), cs = both(fc, bc);
+    auto f = direction_weights(ex, kind, &op.inputs[1], dt), b = direction_weights(ex, kind, &op.inputs[5], dt);
+    it = ex.memo.emplace(key, rnn_node(ex, op, kind, "bidirectional", {f, b}, hs, cs, units)).first;
+  }
+  const auto& outs = it->second;
+  if (which > 0) {  // a state: LSTM [y, fwd h, fwd c, bwd h, bwd c], others [y, fwd h, bwd h]
+    const int64_t dir = lstm ? (which <= 2 ? 0 : 1) : which - 1;
+    const bool cell = lstm && (which == 2 || which == 4);
+    auto& g = ex.node("Gather", {outs[cell ? 2 : 1], ex.scalar((double)dir, kInt64)});  // (N, H)
+    attr_int(g, "axis", 0);
+    return ex.out(g);
+  }
   if (iattr(op, "return_sequences")) {  // Y (T, 2, N, H) -> (N, T, 2, H) -> (N, T, 2H)
     std::string y = transpose(ex, outs[0], {2, 0, 1, 3});
     return ex.out(ex.node("Reshape", {y, ex.ints({0, 0, 2 * units})}));

@@ -164,6 +164,30 @@ inline std::vector<Case> cases() {
   c.push_back({"bidirectional_simple_rnn_sequences", {5, 3}, [=] {
                  return one(std::make_shared<nn::Bidirectional>(std::make_shared<nn::SimpleRNN>(4, seq)));
                }, 0, true});
+  // Bidirectional with return_state and initial states (Keras's order): a bidirectional
+  // encoder's final states start a bidirectional decoder; the output holds both.
+  c.push_back({"bidirectional_lstm_state", {5, 3}, [] {
+                 auto m = std::make_shared<Fn>(nullptr);
+                 auto enc = m->add("encoder", std::make_shared<nn::Bidirectional>(
+                                                  std::make_shared<nn::LSTM>(4, nn::RNNOptions().return_state(true))));
+                 auto dec = m->add("decoder", std::make_shared<nn::Bidirectional>(std::make_shared<nn::LSTM>(4)));
+                 m->f = [=](Fn&, const Tensor& x) {
+                   auto s = enc->forward(x);
+                   return tf::concat({dec->forward(x, s[1], s[2], s[3], s[4])[0], s[1], s[2], s[3], s[4]}, -1);
+                 };
+                 return m;
+               }, 0, true});
+  c.push_back({"bidirectional_gru_state", {5, 3}, [] {
+                 auto m = std::make_shared<Fn>(nullptr);
+                 auto enc = m->add("encoder", std::make_shared<nn::Bidirectional>(
+                                                  std::make_shared<nn::GRU>(4, nn::RNNOptions().return_state(true))));
+                 auto dec = m->add("decoder", std::make_shared<nn::Bidirectional>(std::make_shared<nn::GRU>(4)));
+                 m->f = [=](Fn&, const Tensor& x) {
+                   auto s = enc->forward(x);
+                   return tf::concat({dec->forward(x, s[1], s[2])[0], s[1], s[2]}, -1);
+                 };
+                 return m;
+               }, 0, true});
   c.push_back({"addition_rnn", {7, 12}, [] { return adder(16, 4, 12); }});
   c.push_back({"tiny_transformer", {6}, [] { return sorter(11, 16, 4, 32, 6); }, 11});
   return c;
