@@ -136,15 +136,20 @@ Tensor arange(Scalar start, Scalar stop, Scalar step, Options o) {
     bool forward = step.i > 0 ? stop.i > start.i : stop.i < start.i;
     n = forward ? (int64_t)((dist - 1) / mag + 1) : 0;
   }
+  // The values are written into a CPU tensor (tapeflow's allocator: a request too large is
+  // tapeflow's out-of-memory error naming arange, never std::bad_alloc or a sanitizer abort).
+  checked_numel("arange", Shape{n}, sizeof(int64_t));
   if (!any_float && !is_floating(dt)) {
-    std::vector<int64_t> iv = host_vector<int64_t>("arange", n);
+    Tensor iv = make_tensor(Shape{n}, kInt64, Device::cpu(), "arange");
+    int64_t* p = iv.data_ptr<int64_t>();
     // In uint64 so that a range near the int64 limits wraps instead of overflowing (UB).
-    for (int64_t i = 0; i < n; ++i) iv[i] = (int64_t)((uint64_t)start.i + (uint64_t)i * (uint64_t)step.i);
-    return finish(cast_raw(from_vector(iv), dt).to(o.device), o);
+    for (int64_t i = 0; i < n; ++i) p[i] = (int64_t)((uint64_t)start.i + (uint64_t)i * (uint64_t)step.i);
+    return finish(cast_raw(iv, dt).to(o.device), o);
   }
-  std::vector<double> v = host_vector<double>("arange", n);
-  for (int64_t i = 0; i < n; ++i) v[i] = start.to_double() + (double)i * step.to_double();
-  return finish(cast_raw(from_vector(v), dt).to(o.device), o);
+  Tensor v = make_tensor(Shape{n}, kFloat64, Device::cpu(), "arange");
+  double* p = v.data_ptr<double>();
+  for (int64_t i = 0; i < n; ++i) p[i] = start.to_double() + (double)i * step.to_double();
+  return finish(cast_raw(v, dt).to(o.device), o);
 }
 
 Tensor linspace(double start, double stop, int64_t steps, Options o) {
