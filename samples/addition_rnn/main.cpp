@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "samples/plot/sample_args.h"
 #include "samples/plot/svg_plot.h"
 #include "tapeflow.h"
 
@@ -28,34 +29,15 @@ namespace {
 constexpr int kDigits = 3, kQLen = 2 * kDigits + 1, kALen = kDigits + 1;
 const std::string kChars = "0123456789+ ";
 
-struct Args {
-  int epochs = 35;
-  int64_t limit = 45000, hidden = 128, batch_size = 64;
-  uint64_t seed = 1;
-  std::string device = "cpu", plot = "addition_rnn.svg";
+struct Args : samples::SampleArgs {
+  int64_t hidden = 128;
 };
 
 Args parse(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (k == "--quick") { a.epochs = 6; a.limit = 6000; continue; }
-    if (k == "--help" || k == "-h") {
-      std::printf("usage: %s [--epochs N] [--limit N] [--quick] [--hidden N] [--batch-size N] [--seed N] "
-                  "[--device cpu|cuda] [--plot FILE.svg]\n", argv[0]);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) { std::fprintf(stderr, "%s: %s needs a value\n", argv[0], k.c_str()); std::exit(2); }
-    std::string v = argv[++i];
-    if (k == "--epochs") a.epochs = std::atoi(v.c_str());
-    else if (k == "--limit") a.limit = std::atoll(v.c_str());
-    else if (k == "--hidden") a.hidden = std::atoll(v.c_str());
-    else if (k == "--batch-size") a.batch_size = std::atoll(v.c_str());
-    else if (k == "--seed") a.seed = std::strtoull(v.c_str(), nullptr, 10);
-    else if (k == "--device") a.device = v;
-    else if (k == "--plot") a.plot = v;
-    else { std::fprintf(stderr, "%s: unknown option %s (try --help)\n", argv[0], k.c_str()); std::exit(2); }
-  }
+  a.epochs = 35; a.limit = 45000; a.quick_epochs = 6; a.quick_limit = 6000; a.plot = "addition_rnn.svg";
+  a.extra = {{"--hidden", &a.hidden}};
+  a.parse(argc, argv);
   return a;
 }
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "samples/plot/sample_args.h"
 #include "samples/plot/svg_plot.h"
 #include "tapeflow.h"
 
@@ -23,34 +24,11 @@ namespace tf = tapeflow;
 namespace nn = tapeflow::nn;
 
 namespace {
-struct Args {
-  int epochs = 15;
-  int64_t limit = 0, batch_size = 128;
-  uint64_t seed = 1;
-  std::string data = "/usr/share/datasets/fashion-mnist", device = "cpu", plot = "fashion_cnn.svg";
-};
-
-Args parse(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (k == "--quick") { a.epochs = 2; a.limit = 4000; continue; }
-    if (k == "--help" || k == "-h") {
-      std::printf("usage: %s [--epochs N] [--limit N] [--quick] [--batch-size N] [--seed N] [--data DIR] "
-                  "[--device cpu|cuda] [--plot FILE.svg]\n", argv[0]);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) { std::fprintf(stderr, "%s: %s needs a value\n", argv[0], k.c_str()); std::exit(2); }
-    std::string v = argv[++i];
-    if (k == "--epochs") a.epochs = std::atoi(v.c_str());
-    else if (k == "--limit") a.limit = std::atoll(v.c_str());
-    else if (k == "--batch-size") a.batch_size = std::atoll(v.c_str());
-    else if (k == "--seed") a.seed = std::strtoull(v.c_str(), nullptr, 10);
-    else if (k == "--data") a.data = v;
-    else if (k == "--device") a.device = v;
-    else if (k == "--plot") a.plot = v;
-    else { std::fprintf(stderr, "%s: unknown option %s (try --help)\n", argv[0], k.c_str()); std::exit(2); }
-  }
+samples::SampleArgs parse(int argc, char** argv) {
+  samples::SampleArgs a;
+  a.epochs = 15; a.batch_size = 128; a.quick_epochs = 2; a.quick_limit = 4000;
+  a.takes_data = true; a.data = "/usr/share/datasets/fashion-mnist"; a.plot = "fashion_cnn.svg";
+  a.parse(argc, argv);
   return a;
 }
 
@@ -66,7 +44,7 @@ tf::Tensor labels(const tf::Tensor& u8, int64_t limit) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  Args args = parse(argc, argv);
+  auto args = parse(argc, argv);
   tf::manual_seed(args.seed);
   tf::Device device(args.device);
   std::printf("Reading data from %s\n", args.data.c_str());

@@ -21,6 +21,7 @@
 #include <vector>
 #include <algorithm>
 
+#include "samples/plot/sample_args.h"
 #include "samples/plot/svg_plot.h"
 #include "tapeflow.h"
 
@@ -30,33 +31,10 @@ namespace nn = tapeflow::nn;
 namespace {
 constexpr int64_t kLen = 8, kSep = 10, kVocab = 11, kT = 2 * kLen;  // model input length
 
-struct Args {
-  int epochs = 12;
-  int64_t limit = 20000, batch_size = 64;
-  uint64_t seed = 1;
-  std::string device = "cpu", plot = "tiny_transformer.svg";
-};
-
-Args parse(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (k == "--quick") { a.epochs = 3; a.limit = 8000; continue; }
-    if (k == "--help" || k == "-h") {
-      std::printf("usage: %s [--epochs N] [--limit N] [--quick] [--batch-size N] [--seed N] [--device cpu|cuda] "
-                  "[--plot FILE.svg]\n", argv[0]);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) { std::fprintf(stderr, "%s: %s needs a value\n", argv[0], k.c_str()); std::exit(2); }
-    std::string v = argv[++i];
-    if (k == "--epochs") a.epochs = std::atoi(v.c_str());
-    else if (k == "--limit") a.limit = std::atoll(v.c_str());
-    else if (k == "--batch-size") a.batch_size = std::atoll(v.c_str());
-    else if (k == "--seed") a.seed = std::strtoull(v.c_str(), nullptr, 10);
-    else if (k == "--device") a.device = v;
-    else if (k == "--plot") a.plot = v;
-    else { std::fprintf(stderr, "%s: unknown option %s (try --help)\n", argv[0], k.c_str()); std::exit(2); }
-  }
+samples::SampleArgs parse(int argc, char** argv) {
+  samples::SampleArgs a;
+  a.epochs = 12; a.limit = 20000; a.quick_epochs = 3; a.quick_limit = 8000; a.plot = "tiny_transformer.svg";
+  a.parse(argc, argv);
   return a;
 }
 
@@ -121,7 +99,7 @@ double accuracy(Sorter& m, const tf::Tensor& seqs, tf::Device dev) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  Args args = parse(argc, argv);
+  auto args = parse(argc, argv);
   tf::manual_seed(args.seed);
   tf::Device dev(args.device);
   std::mt19937_64 rng(args.seed);
