@@ -25,6 +25,7 @@ namespace {
 struct PoolSetup {
   Tensor x;  // (N, C, H, W), contiguous
   Window2d g;
+  int64_t end_h = 0, end_w = 0;  // bottom / right padding (the top / left is g.pad_h / pad_w)
   bool unbatched = false, same = false;
 };
 
@@ -62,13 +63,17 @@ PoolSetup pool_setup(const char* op, const Tensor& input, int nsp, Size2 k, Size
     return o;
   };
   if (S.same) {  // out = ceil(in / stride); top / left pad = half the total, rounded down
-    auto same = [](int64_t in, int64_t kk, int64_t ss, int64_t dd, int64_t& o, int64_t& top) {
+    auto same = [](int64_t in, int64_t kk, int64_t ss, int64_t dd, int64_t& o, int64_t& top, int64_t& end) {
       o = (in + ss - 1) / ss;
-      top = std::max<int64_t>((o - 1) * ss + dd * (kk - 1) + 1 - in, 0) / 2;
+      int64_t total = std::max<int64_t>((o - 1) * ss + dd * (kk - 1) + 1 - in, 0);
+      top = total / 2;
+      end = total - top;
     };
-    same(g.in_h, k.h, s.h, d.h, g.out_h, g.pad_h);
-    same(g.in_w, k.w, s.w, d.w, g.out_w, g.pad_w);
+    same(g.in_h, k.h, s.h, d.h, g.out_h, g.pad_h, S.end_h);
+    same(g.in_w, k.w, s.w, d.w, g.out_w, g.pad_w, S.end_w);
   } else {
+    S.end_h = p.h;
+    S.end_w = p.w;
     g.out_h = out(g.in_h, k.h, s.h, p.h, d.h);
     g.out_w = out(g.in_w, k.w, s.w, p.w, d.w);
   }
@@ -140,16 +145,11 @@ std::vector<int64_t> pool_spatial(int nsp, int64_t h, int64_t w) {
 }
 
 // Pooling reports itself to a tracer (autograd/trace.h) as one "max_pool" / "avg_pool" with the
-// resolved geometry (ONNX's attributes; with "same" the end pads are what the last window
-// covers past the input); its parts are not traced.
-void trace_pool(const char* name, const Tensor& input, const Tensor& y, int nsp, const Window2d& g, bool ceil_mode,
-                bool incl, bool same) {
-  auto end = [&](int64_t in, int64_t out, int64_t k, int64_t st, int64_t d, int64_t begin) {
-    return same ? std::max<int64_t>((out - 1) * st + d * (k - 1) + 1 - in - begin, 0) : begin;
-  };
-  std::vector<int64_t> pads = pool_spatial(nsp, g.pad_h, g.pad_w);
-  std::vector<int64_t> hi = pool_spatial(nsp, end(g.in_h, g.out_h, g.kernel_h, g.stride_h, g.dilation_h, g.pad_h),
-                                         end(g.in_w, g.out_w, g.kernel_w, g.stride_w, g.dilation_w, g.pad_w));
+// resolved geometry (ONNX's attributes, pads begin then end); its parts are not traced.
+void trace_pool(const char* name, const Tensor& input, const Tensor& y, int nsp, const PoolSetup& S, bool ceil_mode,
+                bool incl) {
+  const Window2d& g = S.g;
+  std::vector<int64_t> pads = pool_spatial(nsp, g.pad_h, g.pad_w), hi = pool_spatial(nsp, S.end_h, S.end_w);
   pads.insert(pads.end(), hi.begin(), hi.end());
   autograd::trace(name, {input}, y,
                   {{"nsp", {nsp}}, {"kernel_shape", pool_spatial(nsp, g.kernel_h, g.kernel_w)},
@@ -162,17 +162,14 @@ std::pair<Tensor, Tensor> max_pool_nd(const char* op, const Tensor& input, int n
                                       const ConvPadding& p, Size2 d, bool ceil_mode) {
   const bool tr = autograd::tracing();
   std::pair<Tensor, Tensor> r;
-  Window2d g;
-  bool same = false;
+  PoolSetup S;
   {
     autograd::TraceGuard off(nullptr);
-    PoolSetup S = pool_setup(op, input, nsp, k, s, p, d, ceil_mode);
-    g = S.g;
-    same = S.same;
+    S = pool_setup(op, input, nsp, k, s, p, d, ceil_mode);
     auto [y, idx] = max_pool_op(S.x, S.g);
     r = {pool_result(y, nsp, S.unbatched), pool_result(idx, nsp, S.unbatched)};
   }
-  if (tr) trace_pool("max_pool", input, r.first, nsp, g, ceil_mode, false, same);
+  if (tr) trace_pool("max_pool", input, r.first, nsp, S, ceil_mode, false);
   return r;
 }
 
@@ -180,16 +177,13 @@ Tensor avg_pool_nd(const char* op, const Tensor& input, int nsp, Size2 k, Size2 
                    bool ceil_mode, bool incl) {
   const bool tr = autograd::tracing();
   Tensor y;
-  Window2d g;
-  bool same = false;
+  PoolSetup S;
   {
     autograd::TraceGuard off(nullptr);
-    PoolSetup S = pool_setup(op, input, nsp, k, s, p, Size2(1), ceil_mode);
-    g = S.g;
-    same = S.same;
+    S = pool_setup(op, input, nsp, k, s, p, Size2(1), ceil_mode);
     y = pool_result(avg_pool_op(S.x, S.g, incl && !S.same), nsp, S.unbatched);
   }
-  if (tr) trace_pool("avg_pool", input, y, nsp, g, ceil_mode, incl && !same, same);
+  if (tr) trace_pool("avg_pool", input, y, nsp, S, ceil_mode, incl && !S.same);
   return y;
 }
 
