@@ -3,13 +3,15 @@
 // tapeflow's pool; a large one is split into blocks of rows (or columns) of C, each a
 // single-threaded OpenBLAS call on the pool (OpenBLAS never runs threads of its own: blas.cpp). A product with one row or one column (M == 1 or N == 1: batch-1
 // inference, matrix-vector) goes to gemv, since sgemm would pack the whole other matrix for it;
-// the float32 row form with B not transposed (a Dense layer on one sample) to gemv_f32.h.
+// the float32 row form with B not transposed (a Dense layer on one sample) to gemv_f32.h; small
+// float32 products (a small MLP's layers) to gemm_small_f32.h.
 // Degenerate sizes are handled here (K == 0: C = beta * C).
 #include <climits>
 #include <type_traits>
 
 #include "backends/cpu/blas.h"
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/gemm_small_f32.h"
 #include "backends/cpu/gemv_f32.h"
 #include "backends/cpu/loops.h"
 #include "backends/cpu/parallel.h"
@@ -71,6 +73,8 @@ void run_gemm(Fn fn, Gv gv, bool ta, bool tb, int64_t M, int64_t N, int64_t K, d
     T* c = C + b * sc + r0 * ldc + c0;
     int64_t m = r1 - r0, n = c1 - c0;
     if (m == 1 || n == 1) return run_gemv(gv, ta, tb, m, n, K, T(alpha), a, lda, bb, ldb, T(beta), c, ldc);
+    if constexpr (std::is_same_v<T, float>)  // small products: tapeflow's own AVX-512 kernel
+      if (gemm_small_f32(ta, tb, m, n, K, T(alpha), a, lda, bb, ldb, T(beta), c, ldc)) return;
     fn(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, blasint(m),
        blasint(n), blasint(K), T(alpha), a, blasint(lda), bb, blasint(ldb), T(beta), c, blasint(ldc));
   };

@@ -1,0 +1,325 @@
+// gemm_small_f32 (gemm_small_f32.h) with AVX-512. C is computed in tiles of MR rows by up to 64
+// columns (NV vectors, the last one masked), the tile's sums held in registers: for each k, NV
+// vectors of B's row k are loaded and each of the tile's MR elements A(i, k) is broadcast into
+// them. A is read in place through two strides (so A and A^T need no packing); B in place when
+// it is stored K x N, or packed 64 columns at a time when it is stored transposed. K is walked
+// in chunks of kKc so a chunk's columns of B stay in cache for every tile of rows. Compiled with
+// a target attribute, picked at run time (never -march).
+#include "backends/cpu/gemm_small_f32.h"
+
+#include <memory>
+
+#include "backends/cpu/vec_math.h"
+
+#if defined(__x86_64__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+namespace tapeflow::backend::cpu {
+namespace gemm_small_detail {
+#define TF_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")))
+
+constexpr int64_t kKc = 512;  // k chunk: a chunk of a 64-column panel of B is 128 KiB
+
+struct Args {
+  const float* A;  // A(i, k) = A[i * sai + k * sak]
+  int64_t sai, sak;
+  const float* B;  // B(k, j) = B[k * ldb + j]
+  int64_t ldb;
+  float* C;
+  int64_t ldc;
+  float alpha, beta;
+};
+
+// Rows [0, MR) of C times kn values of k (A, B and C offset to the tile and the chunk): the
+// first chunk writes alpha * sum + beta * C, later ones add alpha * sum.
+template <int MR, int NV>
+TF_AVX512 void tile(const Args& g, int64_t kn, bool first, __mmask16 last) {
+  __m512 acc[MR][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+  const float* a = g.A;
+  const float* b = g.B;
+  for (int64_t k = 0; k < kn; ++k, a += g.sak, b += g.ldb) {
+    __m512 bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(last, b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      __m512 av = _mm512_set1_ps(a[r * g.sai]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+    }
+  }
+  __m512 al = _mm512_set1_ps(g.alpha), be = _mm512_set1_ps(g.beta);
+  const bool read_c = !first || g.beta != 0.0f;
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+    float* c = g.C + r * g.ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      __mmask16 m = v == NV - 1 ? last : __mmask16(0xffff);
+      __m512 s = _mm512_mul_ps(al, acc[r][v]);
+      if (read_c) {
+        __m512 old = _mm512_maskz_loadu_ps(m, c + 16 * v);
+        s = first ? _mm512_fmadd_ps(be, old, s) : _mm512_add_ps(old, s);
+      }
+      _mm512_mask_storeu_ps(c + 16 * v, m, s);
+    }
+  }
+}
+
+// Every tile of rows of one panel (NV vectors wide) over one chunk of k.
+template <int NV, int MR>
+TF_AVX512 void panel(const Args& g, int64_t M, int64_t kn, bool first, __mmask16 last) {
+  int64_t i = 0;
+  for (; i + MR <= M; i += MR) {
+    Args t = g;
+    t.A += i * g.sai;
+    t.C += i * g.ldc;
+    tile<MR, NV>(t, kn, first, last);
+  }
+  if (i == M) return;
+  Args t = g;
+  t.A += i * g.sai;
+  t.C += i * g.ldc;
+  switch (M - i) {  // MR <= 8
+    case 1: tile<1, NV>(t, kn, first, last); break;
+    case 2: tile<2, NV>(t, kn, first, last); break;
+    case 3: tile<3, NV>(t, kn, first, last); break;
+    case 4: tile<4, NV>(t, kn, first, last); break;
+    case 5: tile<5, NV>(t, kn, first, last); break;
+    case 6: tile<6, NV>(t, kn, first, last); break;
+    default: tile<7, NV>(t, kn, first, last); break;
+  }
+}
+
+TF_AVX512 void run_panel(const Args& g, int64_t M, int64_t w, int64_t kn, bool first) {
+  int64_t left = w - 16 * ((w - 1) / 16);
+  __mmask16 last = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
+  switch ((w + 15) / 16) {
+    case 1: panel<1, 8>(g, M, kn, first, last); break;
+    case 2: panel<2, 8>(g, M, kn, first, last); break;
+    case 3: panel<3, 8>(g, M, kn, first, last); break;
+    default: panel<4, 4>(g, M, kn, first, last); break;
+  }
+}
+
+// The pack buffer: one chunk of a 64-column panel of a transposed B (kKc x 64 floats), or one
+// chunk of the tail columns of B (up to 7 rows of kKc); a second part of 8 x kKc floats holds
+// the tail columns while the first part holds a panel.
+float* pack_buffer() {
+  static thread_local std::unique_ptr<float[]> buf;
+  if (!buf) buf.reset(new float[kKc * 72]);
+  return buf.get();
+}
+
+// Writes alpha * s + beta * C (first chunk) or adds alpha * s (later chunks) to one element.
+inline void put(float* c, float s, float alpha, float beta, bool first) {
+  if (!first) *c += alpha * s;
+  else *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
+}
+
+// Rows of C a tail kernel works on together: enough independent accumulators (R * T) to keep
+// both FMA pipes busy through the FMA latency, and no more than the registers hold.
+template <int T>
+constexpr int tail_rows() { return T <= 2 ? 8 : T <= 4 ? 4 : 2; }
+
+// The last T (< 8) columns of C when A's rows are contiguous (A stored M x K): T dot products of
+// length kn per row, R rows at a time, against the tail columns of B stored as T contiguous
+// rows bt (row jj at bt + jj * ldt).
+template <int T>
+TF_AVX512 void tail_dots(const Args& g, int64_t M, int64_t kn, const float* bt, int64_t ldt, bool first) {
+  constexpr int R = tail_rows<T>();
+  const __mmask16 last = __mmask16((1u << (((kn - 1) & 15) + 1)) - 1u);
+  for (int64_t i = 0; i < M; i += R) {
+    const int rows = M - i < R ? int(M - i) : R;
+    const float* ar[R];
+    for (int r = 0; r < R; ++r) ar[r] = g.A + (i + (r < rows ? r : 0)) * g.sai;
+    __m512 acc[R][T];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 7
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kn; k += 16) {
+      __mmask16 m = kn - k >= 16 ? __mmask16(0xffff) : last;
+      __m512 bv[T];
+#pragma GCC unroll 7
+      for (int t = 0; t < T; ++t) bv[t] = _mm512_maskz_loadu_ps(m, bt + t * ldt + k);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        __m512 av = _mm512_maskz_loadu_ps(m, ar[r] + k);
+#pragma GCC unroll 7
+        for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(av, bv[t], acc[r][t]);
+      }
+    }
+    float sums[R][T];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 7
+      for (int t = 0; t < T; ++t) sums[r][t] = _mm512_reduce_add_ps(acc[r][t]);
+    for (int r = 0; r < rows; ++r)
+      for (int t = 0; t < T; ++t) put(g.C + (i + r) * g.ldc + t, sums[r][t], g.alpha, g.beta, first);
+  }
+}
+
+// The last T (< 8) columns of C when A's columns are contiguous (A stored K x M): 16 * R rows
+// of C at a time as R vectors per column, B's elements broadcast (B(k, j) = b[k * bk + j * bj]);
+// a column of results goes to C by one scatter (rows ldc apart) where 15 * ldc fits an int.
+template <int T>
+TF_AVX512 void tail_cols(const Args& g, int64_t M, int64_t K, const float* b, int64_t bk, int64_t bj) {
+  constexpr int R = tail_rows<T>();
+  const bool scatter = g.ldc < (int64_t(1) << 26);
+  const __m512i rows_at = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                             _mm512_set1_epi32(scatter ? int(g.ldc) : 0));
+  const __m512 al = _mm512_set1_ps(g.alpha), be = _mm512_set1_ps(g.beta);
+  for (int64_t i = 0; i < M; i += 16 * R) {
+    __mmask16 m[R];
+    for (int v = 0; v < R; ++v) {
+      int64_t left = M - i - 16 * v;
+      m[v] = left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1u);
+    }
+    __m512 acc[R][T];
+#pragma GCC unroll 8
+    for (int v = 0; v < R; ++v)
+#pragma GCC unroll 7
+      for (int t = 0; t < T; ++t) acc[v][t] = _mm512_setzero_ps();
+    const float* a = g.A + i;
+    for (int64_t k = 0; k < K; ++k, a += g.sak) {
+      __m512 av[R];
+#pragma GCC unroll 8
+      for (int v = 0; v < R; ++v) av[v] = _mm512_maskz_loadu_ps(m[v], a + 16 * v);
+#pragma GCC unroll 7
+      for (int t = 0; t < T; ++t) {
+        __m512 bv = _mm512_set1_ps(b[k * bk + t * bj]);
+#pragma GCC unroll 8
+        for (int v = 0; v < R; ++v) acc[v][t] = _mm512_fmadd_ps(av[v], bv, acc[v][t]);
+      }
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < R; ++v) {
+      if (m[v] == 0) continue;
+#pragma GCC unroll 7
+      for (int t = 0; t < T; ++t) {
+        float* c = g.C + (i + 16 * v) * g.ldc + t;
+        __m512 s = _mm512_mul_ps(al, acc[v][t]);
+        if (scatter) {
+          if (g.beta != 0.0f) s = _mm512_fmadd_ps(be, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m[v], rows_at, c, 4), s);
+          _mm512_mask_i32scatter_ps(c, m[v], rows_at, s, 4);
+        } else {
+          alignas(64) float out[16];
+          _mm512_store_ps(out, acc[v][t]);
+          for (int l = 0; l < 16 && i + 16 * v + l < M; ++l) put(c + l * g.ldc, out[l], g.alpha, g.beta, true);
+        }
+      }
+    }
+  }
+}
+
+// Columns [n0, n0 + T) of C. g.C, g.B are not offset to the tail; B stored N x K when trans_b.
+template <int T>
+TF_AVX512 void tail(const Args& g, bool trans_b, int64_t M, int64_t K, int64_t n0, float* pack) {
+  Args p = g;
+  p.C += n0;
+  if (g.sai == 1) {  // A stored K x M
+    if (trans_b) tail_cols<T>(p, M, K, g.B + n0 * g.ldb, 1, g.ldb);
+    else tail_cols<T>(p, M, K, g.B + n0, g.ldb, 1);
+    return;
+  }
+  for (int64_t k0 = 0; k0 < K; k0 += kKc) {
+    int64_t kn = K - k0 < kKc ? K - k0 : kKc;
+    p.A = g.A + k0;
+    if (trans_b) {
+      tail_dots<T>(p, M, kn, g.B + n0 * g.ldb + k0, g.ldb, k0 == 0);
+    } else {  // pack the tail columns of this chunk as T rows of kn
+      for (int64_t k = 0; k < kn; ++k)
+        for (int t = 0; t < T; ++t) pack[t * kKc + k] = g.B[(k0 + k) * g.ldb + n0 + t];
+      tail_dots<T>(p, M, kn, pack, kKc, k0 == 0);
+    }
+  }
+}
+
+void run_tail(const Args& g, bool trans_b, int64_t M, int64_t K, int64_t n0, int64_t t, float* pack) {
+  switch (t) {
+    case 1: tail<1>(g, trans_b, M, K, n0, pack); break;
+    case 2: tail<2>(g, trans_b, M, K, n0, pack); break;
+    case 3: tail<3>(g, trans_b, M, K, n0, pack); break;
+    case 4: tail<4>(g, trans_b, M, K, n0, pack); break;
+    case 5: tail<5>(g, trans_b, M, K, n0, pack); break;
+    case 6: tail<6>(g, trans_b, M, K, n0, pack); break;
+    default: tail<7>(g, trans_b, M, K, n0, pack); break;
+  }
+}
+
+}  // namespace gemm_small_detail
+
+bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                    const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                    int64_t ldc) {
+  using namespace gemm_small_detail;
+  // Both operands transposed: OpenBLAS's packing does that case better.
+  if (vec_math_isa() != VecIsa::Avx512 || M < 2 || N < 2 || K < 1 || (trans_a && trans_b)) return false;
+  if (double(M) * double(N) * double(K) > kSmallGemmWork) return false;
+  Args g{A, trans_a ? 1 : lda, trans_a ? lda : 1, B, ldb, C, ldc, alpha, beta};
+  float* pack = pack_buffer();
+  // A few columns past the last whole vector (a 784x50 layer: 48 + 2) would waste most of a
+  // masked vector on every FMA; they take a kernel of their own.
+  const int64_t t = N > 16 && N % 16 < 8 ? N % 16 : 0, Nm = N - t;
+  if (t > 0 && Nm <= 64 && K <= kKc) {
+    // One panel and one chunk (a small MLP's layers): walk C in blocks of 64 rows, each block's
+    // whole vectors and then its tail, so the tail finds the block's rows of A and C in cache.
+    Args p = g;
+    if (trans_b) {
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t jj = 0; jj < Nm; ++jj) pack[k * 64 + jj] = B[jj * ldb + k];
+      p.B = pack;
+      p.ldb = 64;
+    }
+    for (int64_t i = 0; i < M; i += 64) {
+      const int64_t mb = M - i < 64 ? M - i : 64;
+      Args q = p, r = g;
+      q.A += i * g.sai;
+      q.C += i * ldc;
+      r.A = q.A;
+      r.C = q.C;
+      run_panel(q, mb, Nm, K, true);
+      run_tail(r, trans_b, mb, K, Nm, t, pack + kKc * 64);
+    }
+    return true;
+  }
+  if (t > 0) run_tail(g, trans_b, M, K, Nm, t, pack);
+  for (int64_t j = 0; j < Nm; j += 64) {
+    int64_t w = Nm - j < 64 ? Nm - j : 64;
+    Args p = g;
+    p.C += j;
+    for (int64_t k0 = 0; k0 < K; k0 += kKc) {
+      int64_t kn = K - k0 < kKc ? K - k0 : kKc;
+      p.A = A + k0 * g.sak;
+      if (trans_b) {  // B stored N x K: pack rows j..j+w, columns k0..k0+kn as a kn x 64 block
+        const float* src = B + j * ldb + k0;
+        for (int64_t k = 0; k < kn; ++k)
+          for (int64_t jj = 0; jj < w; ++jj) pack[k * 64 + jj] = src[jj * ldb + k];
+        p.B = pack;
+        p.ldb = 64;
+      } else {
+        p.B = B + k0 * ldb + j;
+      }
+      run_panel(p, M, w, kn, k0 == 0);
+    }
+  }
+  return true;
+}
+
+}  // namespace tapeflow::backend::cpu
+#else
+namespace tapeflow::backend::cpu {
+bool gemm_small_f32(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+                    int64_t, float, float*, int64_t) {
+  return false;
+}
+}  // namespace tapeflow::backend::cpu
+#endif

@@ -1,0 +1,22 @@
+// A float32 gemm kernel for small products (the layers of a small MLP: 64x784 times 784x50),
+// where OpenBLAS's packing of both operands costs a third of the product. Row-major
+// C(MxN) = alpha * op(A) @ op(B) + beta * C. Internal header.
+#pragma once
+#include <cstdint>
+
+namespace tapeflow::backend::cpu {
+
+// Products of at most this many multiply-adds may take gemm_small_f32 (above it OpenBLAS's
+// packed, cache-blocked kernel is the faster one).
+constexpr double kSmallGemmWork = 4194304.0;
+
+// Runs the product and returns true when the CPU has AVX-512 (and vec_math_isa() allows it)
+// and the shape suits the kernel (M, N >= 2, K >= 1, M*N*K <= kSmallGemmWork, not both operands
+// transposed); false (nothing written) otherwise, for the
+// caller's BLAS path. beta == 0 never reads C. Single-threaded; the result does not depend on
+// the thread it runs on.
+bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                    const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                    int64_t ldc);
+
+}  // namespace tapeflow::backend::cpu

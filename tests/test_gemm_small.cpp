@@ -1,0 +1,66 @@
+// Small float32 products (M, N >= 2, M*N*K up to 4M multiply-adds: a small MLP's layers) run
+// tapeflow's AVX-512 kernel (backends/cpu/gemm_small_avx512.cpp) where the CPU has it and
+// OpenBLAS otherwise: both checked against float64 loops, for every transpose form, row counts
+// around the kernel's tiles (4, 6, 8 rows; 64-row column blocks of the tail kernel), column
+// counts around its 16-column vectors and 64-column panels and the 1-7 tail columns it takes
+// separately, K past its 512 chunk, padded leading dimensions, alpha / beta, and beta == 0 over
+// NaN; the padding of C stays untouched.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "backends/cpu/vec_math.h"
+#include "cpu_backend_views.h"
+
+using cpu_test::cpu;
+using tapeflow::backend::cpu::VecIsa;
+
+TEST_CASE("cpu gemm: small float32 products (small-gemm kernel)", "[cpu_backend][gemm_small]") {
+  VecIsa saved = tapeflow::backend::cpu::vec_math_isa();
+  for (VecIsa isa : {VecIsa::Avx512, VecIsa::Scalar}) {
+    tapeflow::backend::cpu::vec_math_set_isa(isa);
+    for (int64_t M : {2, 7, 9, 70})
+      for (int64_t N : {2, 5, 17, 18, 23, 48, 50, 65, 130})
+        for (int64_t K : {1, 17, 600})
+          for (int form = 0; form < 4; ++form)
+            for (double beta : {0.0, 1.0, -0.5}) {
+              const bool ta = form & 1, tb = form & 2;
+              INFO("isa=" << int(isa) << " M=" << M << " N=" << N << " K=" << K << " ta=" << ta
+                          << " tb=" << tb << " beta=" << beta);
+              // Stored shapes with padded rows: A is M x K (K x M transposed), B is K x N (N x K).
+              const int64_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 4;
+              std::vector<float> A(size_t((ta ? K : M) * lda)), B(size_t((tb ? N : K) * ldb)),
+                  C(size_t(M * ldc));
+              for (size_t i = 0; i < A.size(); ++i) A[i] = float(double((i * 37) % 23) / 7.0 - 1.5);
+              for (size_t i = 0; i < B.size(); ++i) B[i] = float(double((i * 11) % 19) / 5.0 - 2.0);
+              for (size_t i = 0; i < C.size(); ++i)
+                C[i] = int64_t(i) % ldc >= N ? 42.0f : beta == 0 ? NAN : float(double(i % 5) - 2.0);
+              std::vector<double> ref(size_t(M * N));
+              for (int64_t i = 0; i < M; ++i)
+                for (int64_t j = 0; j < N; ++j) {
+                  double acc = 0;
+                  for (int64_t k = 0; k < K; ++k)
+                    acc += double(A[size_t(ta ? k * lda + i : i * lda + k)]) *
+                           double(B[size_t(tb ? j * ldb + k : k * ldb + j)]);
+                  double c = C[size_t(i * ldc + j)];
+                  ref[size_t(i * N + j)] = 1.5 * acc + (beta == 0 ? 0.0 : beta * c);
+                }
+              cpu().gemm(tapeflow::kFloat32, ta, tb, M, N, K, 1.5, A.data(), lda, 0, B.data(), ldb, 0,
+                         beta, C.data(), ldc, 0, 1);
+              bool ok = true;
+              for (int64_t i = 0; i < M; ++i)
+                for (int64_t j = 0; j < ldc; ++j) {
+                  double got = C[size_t(i * ldc + j)];
+                  if (j >= N) ok = ok && got == 42.0;
+                  else {
+                    double want = ref[size_t(i * N + j)];
+                    ok = ok && std::fabs(got - want) <= 1e-4 * (1 + std::fabs(want)) * (1 + double(K) / 64);
+                  }
+                }
+              CHECK(ok);
+            }
+  }
+  tapeflow::backend::cpu::vec_math_set_isa(saved);
+}
