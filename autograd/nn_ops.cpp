@@ -69,7 +69,9 @@ Tensor log_softmax(const Tensor& x, int dim) {
   return y;
 }
 
-// loss_i = logsumexp(z_i) - z_i[label_i];  d/dz_i = (softmax(z_i) - onehot(label_i)) * g_i
+// loss_i = logsumexp(z_i) - z_i[label_i];  d/dz_i = (softmax(z_i) - onehot(label_i)) * g_i.
+// Fused backend kernels where the backend has them (a contiguous float input), the composed
+// ops otherwise; both give the same values.
 Tensor cross_entropy(const Tensor& logits, const Tensor& labels) {
   check_same_device("cross_entropy", logits, labels);
   if (logits.dim() != 2) fail("cross_entropy: logits must be 2-D (batch, classes), got shape ", logits.shape());
@@ -78,12 +80,27 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels) {
          ", got ", labels.shape());
   if (!is_integral(labels.dtype())) fail("cross_entropy: labels must be integers, got dtype ", labels.dtype());
   int64_t C = logits.shape()[1];
-  Tensor lab = cast_raw(labels, kInt64).unsqueeze(1);
-  for (int64_t v : lab.to_vector<int64_t>())
-    if (v < 0 || v >= C) fail_index("cross_entropy: label ", v, " is out of range for ", C, " classes");
-  Tensor lsm;
-  Tensor loss;
-  {
+  Tensor lab1 = cast_raw(labels, kInt64);
+  // Every label in [0, C): read in place on the CPU (a training step's labels), through a host
+  // copy elsewhere.
+  auto bad = [C](int64_t v) { fail_index("cross_entropy: label ", v, " is out of range for ", C, " classes"); };
+  if (lab1.device().is_cpu() && lab1.is_contiguous()) {
+    const int64_t* lp = lab1.data_ptr<int64_t>();
+    for (int64_t i = 0, nl = lab1.numel(); i < nl; ++i)
+      if (lp[i] < 0 || lp[i] >= C) bad(lp[i]);
+  } else {
+    for (int64_t v : lab1.to_vector<int64_t>())
+      if (v < 0 || v >= C) bad(v);
+  }
+  Tensor lsm, loss;
+  bool fused = false;
+  if (is_floating(logits.dtype()) && logits.is_contiguous() && logits.numel() > 0) {
+    lsm = make_tensor(logits.shape(), logits.dtype(), logits.device());
+    loss = make_tensor(Shape{logits.shape()[0]}, logits.dtype(), logits.device());
+    fused = backend_of(logits).cross_entropy_forward(view_of(logits), view_of(lab1), view_of(lsm), view_of(loss));
+  }
+  Tensor lab = lab1.unsqueeze(1);
+  if (!fused) {
     NoGradGuard ng;
     lsm = softmax_raw("cross_entropy", logits, 1, true);
     loss = -gather(lsm, 1, lab).squeeze(1);
@@ -91,15 +108,19 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels) {
   loss = loss.detach();
   if (should_record({&logits}))
     record("CrossEntropyBackward", {&logits}, loss, [sz = save(logits), lsm, lab](Node& n, Grads& gs) -> Grads {
-      Tensor g = gs[0].unsqueeze(1);
       if (is_grad_enabled()) {
         Tensor z = sz.unpack(n);
         Tensor onehot = one_hot(lab.squeeze(1), z.shape()[1]).astype(z.dtype());
-        return {(softmax(z, 1) - onehot) * g};
+        return {(softmax(z, 1) - onehot) * gs[0].unsqueeze(1)};
       }
+      Tensor g = cast_raw(gs[0], lsm.dtype());
+      Tensor gx = make_tensor(lsm.shape(), lsm.dtype(), lsm.device());
+      if (lsm.numel() > 0 &&
+          backend_of(lsm).cross_entropy_backward(view_of(lsm), view_of(lab.squeeze(1)), view_of(g), view_of(gx)))
+        return {gx};
       Tensor p = exp(lsm);
       Tensor minus = full(lab.shape(), -1.0, Options(p.dtype(), p.device()));
-      return {scatter_add(p, 1, lab, minus) * g};
+      return {scatter_add(p, 1, lab, minus) * g.unsqueeze(1)};
     });
   return loss;
 }

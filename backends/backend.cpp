@@ -91,4 +91,8 @@ bool Backend::optimizer_step(const OptimizerStep&, const View&, const View&, con
   return false;
 }
 
+bool Backend::cross_entropy_forward(const View&, const View&, const View&, const View&) { return false; }
+
+bool Backend::cross_entropy_backward(const View&, const View&, const View&, const View&) { return false; }
+
 }  // namespace tapeflow::backend

@@ -220,6 +220,14 @@ class Backend {
   // unfused formula); the default does.
   virtual bool optimizer_step(const OptimizerStep& s, const View& param, const View& grad,
                               const View* state, int nstate);
+  // Cross-entropy of float logits z (N, C) with Int64 labels (N), every label in [0, C) (the
+  // caller checks): lsm (N, C) = log_softmax(z, 1) and loss (N) = -lsm[i, label_i]. z and lsm
+  // contiguous. Returns false when this backend has no fused kernel (the caller composes it).
+  virtual bool cross_entropy_forward(const View& z, const View& labels, const View& lsm,
+                                     const View& loss);
+  // Its backward: gx (N, C) = (exp(lsm) - onehot(label)) * g_i, g (N) of lsm's dtype.
+  virtual bool cross_entropy_backward(const View& lsm, const View& labels, const View& g,
+                                      const View& gx);
 };
 
 // The backend for a device: throws "built without CUDA" / "no CUDA device" as fits.

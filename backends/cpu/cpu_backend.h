@@ -82,6 +82,10 @@ class CpuBackend final : public Backend {
   // optimizer.cpp
   bool optimizer_step(const OptimizerStep& s, const View& param, const View& grad, const View* state,
                       int nstate) override;
+
+  // cross_entropy.cpp
+  bool cross_entropy_forward(const View& z, const View& labels, const View& lsm, const View& loss) override;
+  bool cross_entropy_backward(const View& lsm, const View& labels, const View& g, const View& gx) override;
 };
 
 }  // namespace tapeflow::backend::cpu
