@@ -118,6 +118,12 @@ float* pack_buffer() {
   return buf.get();
 }
 
+// Copies t columns of kn rows of B (rows ldb apart) into t rows of pack, kKc apart.
+inline void pack_tail(const float* b, int64_t ldb, int64_t kn, int64_t t, float* pack) {
+  for (int64_t k = 0; k < kn; ++k)
+    for (int64_t j = 0; j < t; ++j) pack[j * kKc + k] = b[k * ldb + j];
+}
+
 // Writes alpha * s + beta * C (first chunk) or adds alpha * s (later chunks) to one element.
 inline void put(float* c, float s, float alpha, float beta, bool first) {
   if (!first) *c += alpha * s;
@@ -167,62 +173,70 @@ TF_AVX512 void tail_dots(const Args& g, int64_t M, int64_t kn, const float* bt, 
   }
 }
 
-// The last T (< 8) columns of C when A's columns are contiguous (A stored K x M): 16 * R rows
-// of C at a time as R vectors per column, B's elements broadcast (B(k, j) = b[k * bk + j * bj]);
-// a column of results goes to C by one scatter (rows ldc apart) where 15 * ldc fits an int.
-template <int T>
-TF_AVX512 void tail_cols(const Args& g, int64_t M, int64_t K, const float* b, int64_t bk, int64_t bj) {
-  constexpr int R = tail_rows<T>();
+// The last T (< 8) columns of C when A's columns are contiguous (A stored K x M): V vectors of
+// 16 rows of C per column (the last one masked by `tail`), B's elements broadcast
+// (B(k, j) = b[k * bk + j * bj]); a column of results goes to C by one scatter (rows ldc apart)
+// where 15 * ldc fits an int.
+template <int T, int V>
+TF_AVX512 void tail_cols_block(const Args& g, int64_t i, int64_t K, const float* b, int64_t bk, int64_t bj,
+                               __mmask16 tail) {
+  __m512 acc[V][T];
+#pragma GCC unroll 8
+  for (int v = 0; v < V; ++v)
+#pragma GCC unroll 7
+    for (int t = 0; t < T; ++t) acc[v][t] = _mm512_setzero_ps();
+  const float* a = g.A + i;
+  for (int64_t k = 0; k < K; ++k, a += g.sak) {
+    __m512 av[V];
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v)
+      av[v] = v == V - 1 ? _mm512_maskz_loadu_ps(tail, a + 16 * v) : _mm512_loadu_ps(a + 16 * v);
+#pragma GCC unroll 7
+    for (int t = 0; t < T; ++t) {
+      __m512 bv = _mm512_set1_ps(b[k * bk + t * bj]);
+#pragma GCC unroll 8
+      for (int v = 0; v < V; ++v) acc[v][t] = _mm512_fmadd_ps(av[v], bv, acc[v][t]);
+    }
+  }
   const bool scatter = g.ldc < (int64_t(1) << 26);
   const __m512i rows_at = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                              _mm512_set1_epi32(scatter ? int(g.ldc) : 0));
   const __m512 al = _mm512_set1_ps(g.alpha), be = _mm512_set1_ps(g.beta);
-  for (int64_t i = 0; i < M; i += 16 * R) {
-    __mmask16 m[R];
-    for (int v = 0; v < R; ++v) {
-      int64_t left = M - i - 16 * v;
-      m[v] = left >= 16 ? __mmask16(0xffff) : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1u);
-    }
-    __m512 acc[R][T];
 #pragma GCC unroll 8
-    for (int v = 0; v < R; ++v)
+  for (int v = 0; v < V; ++v) {
+    const __mmask16 m = v == V - 1 ? tail : __mmask16(0xffff);
 #pragma GCC unroll 7
-      for (int t = 0; t < T; ++t) acc[v][t] = _mm512_setzero_ps();
-    const float* a = g.A + i;
-    for (int64_t k = 0; k < K; ++k, a += g.sak) {
-      __m512 av[R];
-#pragma GCC unroll 8
-      for (int v = 0; v < R; ++v) av[v] = _mm512_maskz_loadu_ps(m[v], a + 16 * v);
-#pragma GCC unroll 7
-      for (int t = 0; t < T; ++t) {
-        __m512 bv = _mm512_set1_ps(b[k * bk + t * bj]);
-#pragma GCC unroll 8
-        for (int v = 0; v < R; ++v) acc[v][t] = _mm512_fmadd_ps(av[v], bv, acc[v][t]);
-      }
-    }
-#pragma GCC unroll 8
-    for (int v = 0; v < R; ++v) {
-      if (m[v] == 0) continue;
-#pragma GCC unroll 7
-      for (int t = 0; t < T; ++t) {
-        float* c = g.C + (i + 16 * v) * g.ldc + t;
-        __m512 s = _mm512_mul_ps(al, acc[v][t]);
-        if (scatter) {
-          if (g.beta != 0.0f) s = _mm512_fmadd_ps(be, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m[v], rows_at, c, 4), s);
-          _mm512_mask_i32scatter_ps(c, m[v], rows_at, s, 4);
-        } else {
-          alignas(64) float out[16];
-          _mm512_store_ps(out, acc[v][t]);
-          for (int l = 0; l < 16 && i + 16 * v + l < M; ++l) put(c + l * g.ldc, out[l], g.alpha, g.beta, true);
-        }
+    for (int t = 0; t < T; ++t) {
+      float* c = g.C + (i + 16 * v) * g.ldc + t;
+      __m512 s = _mm512_mul_ps(al, acc[v][t]);
+      if (scatter) {
+        if (g.beta != 0.0f) s = _mm512_fmadd_ps(be, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, rows_at, c, 4), s);
+        _mm512_mask_i32scatter_ps(c, m, rows_at, s, 4);
+      } else {
+        alignas(64) float out[16];
+        _mm512_store_ps(out, acc[v][t]);
+        for (int l = 0; l < 16; ++l)
+          if (m >> l & 1) put(c + l * g.ldc, out[l], g.alpha, g.beta, true);
       }
     }
   }
 }
 
-// Columns [n0, n0 + T) of C. g.C, g.B are not offset to the tail; B stored N x K when trans_b.
 template <int T>
-TF_AVX512 void tail(const Args& g, bool trans_b, int64_t M, int64_t K, int64_t n0, float* pack) {
+TF_AVX512 void tail_cols(const Args& g, int64_t M, int64_t K, const float* b, int64_t bk, int64_t bj) {
+  constexpr int R = tail_rows<T>();
+  int64_t i = 0;
+  for (; i + 16 * R <= M; i += 16 * R) tail_cols_block<T, R>(g, i, K, b, bk, bj, 0xffff);
+  for (; i < M; i += 16) {  // the last rows, a vector at a time
+    const int64_t left = M - i;
+    tail_cols_block<T, 1>(g, i, K, b, bk, bj, left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u));
+  }
+}
+
+// Columns [n0, n0 + T) of C. g.C, g.B are not offset to the tail; B stored N x K when trans_b.
+// `packed`: the tail columns of a B stored K x N (K <= kKc) are in pack already.
+template <int T>
+TF_AVX512 void tail(const Args& g, bool trans_b, int64_t M, int64_t K, int64_t n0, float* pack, bool packed) {
   Args p = g;
   p.C += n0;
   if (g.sai == 1) {  // A stored K x M
@@ -236,22 +250,22 @@ TF_AVX512 void tail(const Args& g, bool trans_b, int64_t M, int64_t K, int64_t n
     if (trans_b) {
       tail_dots<T>(p, M, kn, g.B + n0 * g.ldb + k0, g.ldb, k0 == 0);
     } else {  // pack the tail columns of this chunk as T rows of kn
-      for (int64_t k = 0; k < kn; ++k)
-        for (int t = 0; t < T; ++t) pack[t * kKc + k] = g.B[(k0 + k) * g.ldb + n0 + t];
+      if (!packed) pack_tail(g.B + k0 * g.ldb + n0, g.ldb, kn, T, pack);
       tail_dots<T>(p, M, kn, pack, kKc, k0 == 0);
     }
   }
 }
 
-void run_tail(const Args& g, bool trans_b, int64_t M, int64_t K, int64_t n0, int64_t t, float* pack) {
+void run_tail(const Args& g, bool trans_b, int64_t M, int64_t K, int64_t n0, int64_t t, float* pack,
+              bool packed = false) {
   switch (t) {
-    case 1: tail<1>(g, trans_b, M, K, n0, pack); break;
-    case 2: tail<2>(g, trans_b, M, K, n0, pack); break;
-    case 3: tail<3>(g, trans_b, M, K, n0, pack); break;
-    case 4: tail<4>(g, trans_b, M, K, n0, pack); break;
-    case 5: tail<5>(g, trans_b, M, K, n0, pack); break;
-    case 6: tail<6>(g, trans_b, M, K, n0, pack); break;
-    default: tail<7>(g, trans_b, M, K, n0, pack); break;
+    case 1: tail<1>(g, trans_b, M, K, n0, pack, packed); break;
+    case 2: tail<2>(g, trans_b, M, K, n0, pack, packed); break;
+    case 3: tail<3>(g, trans_b, M, K, n0, pack, packed); break;
+    case 4: tail<4>(g, trans_b, M, K, n0, pack, packed); break;
+    case 5: tail<5>(g, trans_b, M, K, n0, pack, packed); break;
+    case 6: tail<6>(g, trans_b, M, K, n0, pack, packed); break;
+    default: tail<7>(g, trans_b, M, K, n0, pack, packed); break;
   }
 }
 
@@ -270,24 +284,29 @@ bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
   // masked vector on every FMA; they take a kernel of their own.
   const int64_t t = N > 16 && N % 16 < 8 ? N % 16 : 0, Nm = N - t;
   if (t > 0 && Nm <= 64 && K <= kKc) {
-    // One panel and one chunk (a small MLP's layers): walk C in blocks of 64 rows, each block's
-    // whole vectors and then its tail, so the tail finds the block's rows of A and C in cache.
+    // One panel and one chunk (a small MLP's layers): walk C in blocks of rows, each block's
+    // whole vectors and then its tail, so that the tail finds the block's part of A in L1 (a
+    // block of 64 columns of A stored K x M; 8 rows of A stored M x K).
     Args p = g;
+    float* tail_pack = pack + kKc * 64;
     if (trans_b) {
       for (int64_t k = 0; k < K; ++k)
         for (int64_t jj = 0; jj < Nm; ++jj) pack[k * 64 + jj] = B[jj * ldb + k];
       p.B = pack;
       p.ldb = 64;
+    } else if (!trans_a) {
+      pack_tail(B + Nm, ldb, K, t, tail_pack);
     }
-    for (int64_t i = 0; i < M; i += 64) {
-      const int64_t mb = M - i < 64 ? M - i : 64;
+    const int64_t rb = trans_a ? 64 : 8;
+    for (int64_t i = 0; i < M; i += rb) {
+      const int64_t mb = M - i < rb ? M - i : rb;
       Args q = p, r = g;
       q.A += i * g.sai;
       q.C += i * ldc;
       r.A = q.A;
       r.C = q.C;
       run_panel(q, mb, Nm, K, true);
-      run_tail(r, trans_b, mb, K, Nm, t, pack + kKc * 64);
+      run_tail(r, trans_b, mb, K, Nm, t, tail_pack, !trans_b && !trans_a);
     }
     return true;
   }

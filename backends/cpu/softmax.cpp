@@ -6,6 +6,10 @@
 #include <cmath>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/loops.h"
 #include "backends/cpu/reduce_ops.h"
@@ -62,8 +66,54 @@ void softmax_row(const T* x, T* y, int64_t n, bool log) {
 // (the logits of a classifier), so the shifted values of a block of rows go through one
 // vectorised exp. Each element gets the bits softmax_row gives it; the row sums (in double)
 // are added in another order.
+#if defined(__x86_64__)
+// softmax_short_rows for float32 rows of n <= 16 with AVX-512: each row is one masked vector
+// (its max, its shift, its double sum and the final pass without a scalar loop); the same
+// values as the scalar loops but for the order of the double sum.
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")))
+void softmax_rows16_avx512(const float* x, float* y, int64_t rows, int64_t n, bool log) {
+  constexpr int64_t kRows = 64;
+  const __mmask16 k = __mmask16((1u << n) - 1u);
+  float mx[kRows];
+  for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
+    const int64_t nr = std::min(kRows, rows - r0);
+    const float* xb = x + r0 * n;
+    float* yb = y + r0 * n;
+    for (int64_t r = 0; r < nr; ++r) {
+      __m512 v = _mm512_maskz_loadu_ps(k, xb + r * n);
+      const bool nan = _mm512_mask_cmp_ps_mask(k, v, v, _CMP_UNORD_Q) != 0;  // NaN propagates
+      mx[r] = nan ? NAN : _mm512_mask_reduce_max_ps(k, v);
+      _mm512_mask_storeu_ps(yb + r * n, k, _mm512_sub_ps(v, _mm512_set1_ps(mx[r])));
+    }
+    vec_exp_f32(yb, yb, nr * n);
+    double sum[kRows];
+    for (int64_t r = 0; r < nr; ++r) {
+      __m512 e = _mm512_maskz_loadu_ps(k, yb + r * n);
+      sum[r] = _mm512_reduce_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(e))) +
+               _mm512_reduce_add_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(e, 1)));
+    }
+    float by[kRows];  // log(sum) or 1 / sum, the rows' logs in one loop of their own
+    for (int64_t r = 0; r < nr; ++r) by[r] = log ? float(std::log(sum[r])) : float(1.0 / sum[r]);
+    for (int64_t r = 0; r < nr; ++r) {
+      __m512 out;
+      if (log) {
+        __m512 v = _mm512_maskz_loadu_ps(k, xb + r * n);
+        out = _mm512_sub_ps(_mm512_sub_ps(v, _mm512_set1_ps(mx[r])), _mm512_set1_ps(by[r]));
+      } else {
+        out = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, yb + r * n), _mm512_set1_ps(by[r]));
+      }
+      _mm512_mask_storeu_ps(yb + r * n, k, out);
+    }
+  }
+}
+#endif
+
 template <class T>
 void softmax_short_rows(const T* x, T* y, int64_t rows, int64_t n, bool log) {
+#if defined(__x86_64__)
+  if constexpr (std::is_same_v<T, float>)
+    if (n <= 16 && vec_math_isa() == VecIsa::Avx512) return softmax_rows16_avx512(x, y, rows, n, log);
+#endif
   constexpr int64_t kRows = 64;
   T mx[kRows];
   for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
