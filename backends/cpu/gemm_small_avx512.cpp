@@ -124,6 +124,25 @@ inline void pack_tail(const float* b, int64_t ldb, int64_t kn, int64_t t, float*
     for (int64_t j = 0; j < t; ++j) pack[j * kKc + k] = b[k * ldb + j];
 }
 
+// Packs a transposed B: w (<= 64) rows of kn (rows ldb apart) as kn rows of 64, a vector of 16
+// by one gather where 15 * ldb fits an int.
+TF_AVX512 void pack_transposed(const float* b, int64_t ldb, int64_t kn, int64_t w, float* pack) {
+  if (ldb >= (int64_t(1) << 26)) {
+    for (int64_t k = 0; k < kn; ++k)
+      for (int64_t jj = 0; jj < w; ++jj) pack[k * 64 + jj] = b[jj * ldb + k];
+    return;
+  }
+  const __m512i at = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                        _mm512_set1_epi32(int(ldb)));
+  for (int64_t v = 0; v * 16 < w; ++v) {
+    const int64_t left = w - 16 * v;
+    const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
+    const float* col = b + 16 * v * ldb;
+    for (int64_t k = 0; k < kn; ++k)
+      _mm512_storeu_ps(pack + k * 64 + 16 * v, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, at, col + k, 4));
+  }
+}
+
 // Writes alpha * s + beta * C (first chunk) or adds alpha * s (later chunks) to one element.
 inline void put(float* c, float s, float alpha, float beta, bool first) {
   if (!first) *c += alpha * s;
@@ -290,8 +309,7 @@ bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
     Args p = g;
     float* tail_pack = pack + kKc * 64;
     if (trans_b) {
-      for (int64_t k = 0; k < K; ++k)
-        for (int64_t jj = 0; jj < Nm; ++jj) pack[k * 64 + jj] = B[jj * ldb + k];
+      pack_transposed(B, ldb, K, Nm, pack);
       p.B = pack;
       p.ldb = 64;
     } else if (!trans_a) {
@@ -319,9 +337,7 @@ bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
       int64_t kn = K - k0 < kKc ? K - k0 : kKc;
       p.A = A + k0 * g.sak;
       if (trans_b) {  // B stored N x K: pack rows j..j+w, columns k0..k0+kn as a kn x 64 block
-        const float* src = B + j * ldb + k0;
-        for (int64_t k = 0; k < kn; ++k)
-          for (int64_t jj = 0; jj < w; ++jj) pack[k * 64 + jj] = src[jj * ldb + k];
+        pack_transposed(B + j * ldb + k0, ldb, kn, w, pack);
         p.B = pack;
         p.ldb = 64;
       } else {
