@@ -246,9 +246,19 @@ TF_AVX512 void tail_cols(const Args& g, int64_t M, int64_t K, const float* b, in
   constexpr int R = tail_rows<T>();
   int64_t i = 0;
   for (; i + 16 * R <= M; i += 16 * R) tail_cols_block<T, R>(g, i, K, b, bk, bj, 0xffff);
-  for (; i < M; i += 16) {  // the last rows, a vector at a time
-    const int64_t left = M - i;
-    tail_cols_block<T, 1>(g, i, K, b, bk, bj, left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u));
+  if (i == M) return;
+  // The last rows: as many vectors as they fill (each FMA chain waits out the FMA latency, so
+  // the more vectors side by side, the better), the last one masked.
+  const int64_t left = M - i, vecs = (left + 15) / 16, last = left - 16 * (vecs - 1);
+  const __mmask16 m = last >= 16 ? __mmask16(0xffff) : __mmask16((1u << last) - 1u);
+  switch (vecs) {  // < R <= 8
+    case 1: return tail_cols_block<T, 1>(g, i, K, b, bk, bj, m);
+    case 2: return tail_cols_block<T, 2>(g, i, K, b, bk, bj, m);
+    case 3: return tail_cols_block<T, 3>(g, i, K, b, bk, bj, m);
+    case 4: return tail_cols_block<T, 4>(g, i, K, b, bk, bj, m);
+    case 5: return tail_cols_block<T, 5>(g, i, K, b, bk, bj, m);
+    case 6: return tail_cols_block<T, 6>(g, i, K, b, bk, bj, m);
+    default: return tail_cols_block<T, 7>(g, i, K, b, bk, bj, m);
   }
 }
 
@@ -305,7 +315,7 @@ bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
   if (t > 0 && Nm <= 64 && K <= kKc) {
     // One panel and one chunk (a small MLP's layers): walk C in blocks of rows, each block's
     // whole vectors and then its tail, so that the tail finds the block's part of A in L1 (a
-    // block of 64 columns of A stored K x M; 8 rows of A stored M x K).
+    // block of 128 columns of A stored K x M; 8 rows of A stored M x K).
     Args p = g;
     float* tail_pack = pack + kKc * 64;
     if (trans_b) {
@@ -315,7 +325,7 @@ bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
     } else if (!trans_a) {
       pack_tail(B + Nm, ldb, K, t, tail_pack);
     }
-    const int64_t rb = trans_a ? 64 : 8;
+    const int64_t rb = trans_a ? 128 : 8;
     for (int64_t i = 0; i < M; i += rb) {
       const int64_t mb = M - i < rb ? M - i : rb;
       Args q = p, r = g;
