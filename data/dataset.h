@@ -39,6 +39,7 @@ class BatchIterator {
   int64_t size() const;
 
  private:
+  void prefetch_next() const;  // a cache hint for the next batch's rows (CPU data)
   Tensor x_, y_, order_;
   int64_t batch_size_, pos_ = 0;
   bool shuffle_;
