@@ -175,10 +175,16 @@ Tensor addmm(const Tensor& bias, const Tensor& x, const Tensor& w) {
   Tensor xc = mat_layout(x) ? x : x.contiguous(), wc = mat_layout(w) ? w : w.contiguous();
   Tensor y = make_tensor(osh, dt, x.device());
   auto& be = backend_of(x);
-  if (y.numel()) {
+  if (y.numel() && K == 0) {
     be.copy_strided(view_as(bias, osh), view_of(y));
-    if (K > 0) {
-      MatLayout la = *mat_layout(xc), lb = *mat_layout(wc);
+  } else if (y.numel()) {
+    MatLayout la = *mat_layout(xc), lb = *mat_layout(wc);
+    // A bias of N in one pass with the product where the backend can; else copied, beta = 1.
+    bool done = bias.dim() == 1 && bias.shape()[0] == N && bias.is_contiguous() &&
+                be.gemm_bias(dt, la.trans, lb.trans, M, N, K, xc.raw_data(), la.ld, wc.raw_data(), lb.ld,
+                             bias.raw_data(), y.raw_data(), N);
+    if (!done) {
+      be.copy_strided(view_as(bias, osh), view_of(y));
       be.gemm(dt, la.trans, lb.trans, M, N, K, 1.0, xc.raw_data(), la.ld, 0, wc.raw_data(), lb.ld, 0, 1.0,
               y.raw_data(), N, 0, 1);
     }

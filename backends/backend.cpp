@@ -91,6 +91,11 @@ bool Backend::optimizer_step(const OptimizerStep&, const View&, const View&, con
   return false;
 }
 
+bool Backend::gemm_bias(DType, bool, bool, int64_t, int64_t, int64_t, const void*, int64_t, const void*, int64_t,
+                        const void*, void*, int64_t) {
+  return false;
+}
+
 bool Backend::cross_entropy_forward(const View&, const View&, const View&, const View&) { return false; }
 
 bool Backend::cross_entropy_backward(const View&, const View&, const View&, const View&) { return false; }

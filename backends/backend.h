@@ -220,6 +220,13 @@ class Backend {
   // unfused formula); the default does.
   virtual bool optimizer_step(const OptimizerStep& s, const View& param, const View& grad,
                               const View* state, int nstate);
+  // C (M x N, rows ldc apart) = op(A) @ op(B) + bias, bias (N, contiguous) added to every row:
+  // a Dense layer's forward without first copying the bias into C. Returns false when this
+  // backend has no such kernel for the case (the caller copies the bias into C and runs gemm
+  // with beta = 1, which gives the same values).
+  virtual bool gemm_bias(DType dtype, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                         const void* A, int64_t lda, const void* B, int64_t ldb, const void* bias,
+                         void* C, int64_t ldc);
   // Cross-entropy of float logits z (N, C) with Int64 labels (N), every label in [0, C) (the
   // caller checks): lsm (N, C) = log_softmax(z, 1) and loss (N) = -lsm[i, label_i]. z and lsm
   // contiguous. Returns false when this backend has no fused kernel (the caller composes it).

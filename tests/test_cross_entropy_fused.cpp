@@ -87,3 +87,14 @@ TEST_CASE("cross_entropy: an out-of-range label leaves the logits and their grad
   CHECK(same(z.detach(), before));
   CHECK_FALSE(z.grad().defined());
 }
+
+TEST_CASE("addmm: a bias of N (one pass with the product), of 1 and of (M, N) against float64", "[cross_entropy][addmm]") {
+  const int64_t M = 9, K = 33, N = 50;
+  tf::Tensor x = tf::randn({M, K}), w = tf::randn({K, N});
+  for (tf::Shape bs : {tf::Shape{N}, tf::Shape{1}, tf::Shape{M, N}}) {
+    tf::Tensor b = tf::randn(bs);
+    tf::Tensor got = tf::addmm(b, x, w);
+    tf::Tensor want = tf::matmul(x.astype(tf::kFloat64), w.astype(tf::kFloat64)) + b.astype(tf::kFloat64);
+    CHECK_THAT(got, tftest::Values(want.contiguous().to_vector<double>(), 1e-5));
+  }
+}

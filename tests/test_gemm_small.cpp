@@ -64,3 +64,27 @@ TEST_CASE("cpu gemm: small float32 products (small-gemm kernel)", "[cpu_backend]
   }
   tapeflow::backend::cpu::vec_math_set_isa(saved);
 }
+
+TEST_CASE("cpu gemm_bias: the product plus a bias row, the values of a bias copy and beta = 1", "[cpu_backend][gemm_small]") {
+  for (int64_t M : {2, 9, 70})
+    for (int64_t N : {2, 17, 50, 130})
+      for (int64_t K : {1, 17, 600})
+        for (int form = 0; form < 3; ++form) {  // not both transposed (that case declines)
+          const bool ta = form & 1, tb = form & 2;
+          INFO("M=" << M << " N=" << N << " K=" << K << " ta=" << ta << " tb=" << tb);
+          const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+          std::vector<float> A(static_cast<size_t>(M * K)), B(static_cast<size_t>(K * N)),
+              bias(static_cast<size_t>(N)), want(static_cast<size_t>(M * N)), got(static_cast<size_t>(M * N), NAN);
+          for (size_t i = 0; i < A.size(); ++i) A[i] = float(double((i * 37) % 23) / 7.0 - 1.5);
+          for (size_t i = 0; i < B.size(); ++i) B[i] = float(double((i * 11) % 19) / 5.0 - 2.0);
+          for (size_t i = 0; i < bias.size(); ++i) bias[i] = float(double(i % 7) * 0.3 - 1.0);
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) want[size_t(i * N + j)] = bias[size_t(j)];
+          cpu().gemm(tapeflow::kFloat32, ta, tb, M, N, K, 1.0, A.data(), lda, 0, B.data(), ldb, 0, 1.0,
+                     want.data(), N, 0, 1);
+          if (!cpu().gemm_bias(tapeflow::kFloat32, ta, tb, M, N, K, A.data(), lda, B.data(), ldb, bias.data(),
+                               got.data(), N))
+            continue;  // no AVX-512 (or a product too large): addmm copies the bias instead
+          CHECK(got == want);
+        }
+}

@@ -137,4 +137,13 @@ void CpuBackend::gemm(DType dtype, bool trans_a, bool trans_b, int64_t M, int64_
                      static_cast<double*>(C), ldc, stride_c, batch);
 }
 
+bool CpuBackend::gemm_bias(DType dtype, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                           const void* A, int64_t lda, const void* B, int64_t ldb, const void* bias, void* C,
+                           int64_t ldc) {
+  if (dtype != DType::Float32 || K < 1 || lda < 1 || ldb < 1 || ldc < N) return false;
+  return gemm_small_f32(trans_a, trans_b, M, N, K, 1.0f, static_cast<const float*>(A), lda,
+                        static_cast<const float*>(B), ldb, 0.0f, static_cast<float*>(C), ldc,
+                        static_cast<const float*>(bias));
+}
+
 }  // namespace tapeflow::backend::cpu

@@ -30,6 +30,7 @@ struct Args {
   float* C;
   int64_t ldc;
   float alpha, beta;
+  const float* bias;  // nullptr, or bias[j] added to column j of C (then beta == 0)
 };
 
 // Rows [0, MR) of C times kn values of k (A, B and C offset to the tile and the chunk): the
@@ -56,7 +57,7 @@ TF_AVX512 void tile(const Args& g, int64_t kn, bool first, __mmask16 last) {
     }
   }
   __m512 al = _mm512_set1_ps(g.alpha), be = _mm512_set1_ps(g.beta);
-  const bool read_c = !first || g.beta != 0.0f;
+  const bool read_c = !first || g.beta != 0.0f, add_bias = first && g.bias != nullptr;
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
     float* c = g.C + r * g.ldc;
@@ -67,6 +68,8 @@ TF_AVX512 void tile(const Args& g, int64_t kn, bool first, __mmask16 last) {
       if (read_c) {
         __m512 old = _mm512_maskz_loadu_ps(m, c + 16 * v);
         s = first ? _mm512_fmadd_ps(be, old, s) : _mm512_add_ps(old, s);
+      } else if (add_bias) {
+        s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m, g.bias + 16 * v));
       }
       _mm512_mask_storeu_ps(c + 16 * v, m, s);
     }
@@ -143,9 +146,11 @@ TF_AVX512 void pack_transposed(const float* b, int64_t ldb, int64_t kn, int64_t 
   }
 }
 
-// Writes alpha * s + beta * C (first chunk) or adds alpha * s (later chunks) to one element.
-inline void put(float* c, float s, float alpha, float beta, bool first) {
+// Writes alpha * s + beta * C or alpha * s + bias (first chunk; bias: the column's bias or
+// nullptr) or adds alpha * s (later chunks) to one element.
+inline void put(float* c, float s, float alpha, float beta, const float* bias, bool first) {
   if (!first) *c += alpha * s;
+  else if (bias) *c = alpha * s + *bias;
   else *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
 }
 
@@ -188,7 +193,8 @@ TF_AVX512 void tail_dots(const Args& g, int64_t M, int64_t kn, const float* bt, 
 #pragma GCC unroll 7
       for (int t = 0; t < T; ++t) sums[r][t] = _mm512_reduce_add_ps(acc[r][t]);
     for (int r = 0; r < rows; ++r)
-      for (int t = 0; t < T; ++t) put(g.C + (i + r) * g.ldc + t, sums[r][t], g.alpha, g.beta, first);
+      for (int t = 0; t < T; ++t)
+        put(g.C + (i + r) * g.ldc + t, sums[r][t], g.alpha, g.beta, g.bias ? g.bias + t : nullptr, first);
   }
 }
 
@@ -230,12 +236,13 @@ TF_AVX512 void tail_cols_block(const Args& g, int64_t i, int64_t K, const float*
       __m512 s = _mm512_mul_ps(al, acc[v][t]);
       if (scatter) {
         if (g.beta != 0.0f) s = _mm512_fmadd_ps(be, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, rows_at, c, 4), s);
+        else if (g.bias) s = _mm512_add_ps(s, _mm512_set1_ps(g.bias[t]));
         _mm512_mask_i32scatter_ps(c, m, rows_at, s, 4);
       } else {
         alignas(64) float out[16];
         _mm512_store_ps(out, acc[v][t]);
         for (int l = 0; l < 16; ++l)
-          if (m >> l & 1) put(c + l * g.ldc, out[l], g.alpha, g.beta, true);
+          if (m >> l & 1) put(c + l * g.ldc, out[l], g.alpha, g.beta, g.bias ? g.bias + t : nullptr, true);
       }
     }
   }
@@ -268,6 +275,7 @@ template <int T>
 TF_AVX512 void tail(const Args& g, bool trans_b, int64_t M, int64_t K, int64_t n0, float* pack, bool packed) {
   Args p = g;
   p.C += n0;
+  if (p.bias) p.bias += n0;
   if (g.sai == 1) {  // A stored K x M
     if (trans_b) tail_cols<T>(p, M, K, g.B + n0 * g.ldb, 1, g.ldb);
     else tail_cols<T>(p, M, K, g.B + n0, g.ldb, 1);
@@ -302,12 +310,12 @@ void run_tail(const Args& g, bool trans_b, int64_t M, int64_t K, int64_t n0, int
 
 bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                     const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                    int64_t ldc) {
+                    int64_t ldc, const float* bias) {
   using namespace gemm_small_detail;
   // Both operands transposed: OpenBLAS's packing does that case better.
   if (vec_math_isa() != VecIsa::Avx512 || M < 2 || N < 2 || K < 1 || (trans_a && trans_b)) return false;
   if (double(M) * double(N) * double(K) > kSmallGemmWork) return false;
-  Args g{A, trans_a ? 1 : lda, trans_a ? lda : 1, B, ldb, C, ldc, alpha, beta};
+  Args g{A, trans_a ? 1 : lda, trans_a ? lda : 1, B, ldb, C, ldc, alpha, bias ? 0.0f : beta, bias};
   float* pack = pack_buffer();
   // A few columns past the last whole vector (a 784x50 layer: 48 + 2) would waste most of a
   // masked vector on every FMA; they take a kernel of their own.
@@ -343,6 +351,7 @@ bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
     int64_t w = Nm - j < 64 ? Nm - j : 64;
     Args p = g;
     p.C += j;
+    if (p.bias) p.bias += j;
     for (int64_t k0 = 0; k0 < K; k0 += kKc) {
       int64_t kn = K - k0 < kKc ? K - k0 : kKc;
       p.A = A + k0 * g.sak;
@@ -363,7 +372,7 @@ bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
 #else
 namespace tapeflow::backend::cpu {
 bool gemm_small_f32(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
-                    int64_t, float, float*, int64_t) {
+                    int64_t, float, float*, int64_t, const float*) {
   return false;
 }
 }  // namespace tapeflow::backend::cpu

@@ -15,8 +15,11 @@ constexpr double kSmallGemmWork = 4194304.0;
 // transposed); false (nothing written) otherwise, for the
 // caller's BLAS path. beta == 0 never reads C. Single-threaded; the result does not depend on
 // the thread it runs on.
+// With `bias` (N floats), C = alpha * op(A) @ op(B) + bias (each row), beta unused: a Dense
+// layer's forward without a pass that first copies the bias into C (same values as that pass
+// followed by beta = 1).
 bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                     const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                    int64_t ldc);
+                    int64_t ldc, const float* bias = nullptr);
 
 }  // namespace tapeflow::backend::cpu
