@@ -5,11 +5,14 @@
 # (> 1: tapeflow better, whether the unit is a time or a rate) and the issue's target, judged
 # on this run (issue 13's targets for the MLP rows: gemm-only epoch time, allocations from the
 # OS per step, trainer steps beside an inference thread; the "beside" group is tapeflow's only). Options: --threads "1 2"  --only GROUP[,GROUP]  --epochs N  --epoch-budget S
-# --quick  --raw FILE (keeps the raw results: "impl threads key value unit lower|higher").
+# --quick  --raw FILE (keeps the raw results: "impl threads key value unit lower|higher")
+# --rounds N (runs the whole set N times, tapeflow and libtorch still alternating, and reports
+# each workload's median over the rounds: a shared machine's memory bandwidth and second core
+# drift over minutes, which moves single runs of the memory-bound rows by +-20%).
 # The environment passes through unchanged (tapeflow picks its own BLAS kernel; libtorch runs as
 # shipped). TORCH_ENV="OPENBLAS_CORETYPE=Haswell" gives torch_bench extra variables.
 set -u
-usage() { echo "usage: $0 --table RAWFILE | $0 BUILD_DIR [--threads \"1 2\"] [--only GROUPS] [--epochs N] [--epoch-budget S] [--quick] [--raw FILE]" >&2; exit 2; }
+usage() { echo "usage: $0 --table RAWFILE | $0 BUILD_DIR [--threads \"1 2\"] [--only GROUPS] [--epochs N] [--epoch-budget S] [--quick] [--rounds N] [--raw FILE]" >&2; exit 2; }
 print_table() {  # print_table RAWFILE: the comparison table with the targets judged
 awk '
 function fmt(v) { return v == "" ? "-" : sprintf("%.4g", v) }
@@ -100,7 +103,7 @@ if [ "$1" = --table ]; then  # re-print the table of an earlier --raw FILE
 fi
 if [ "${TABLE_ONLY:-0}" = 1 ]; then print_table "$1"; exit 0; fi
 build=$1; shift
-threads="1 2"; groups="overhead,elementwise,reduce,matmul,mlp,infer,beside"; extra=(); raw=""
+threads="1 2"; groups="overhead,elementwise,reduce,matmul,mlp,infer,beside"; extra=(); raw=""; rounds=1
 while [ $# -gt 0 ]; do
   case $1 in
     --threads) threads=$2; shift 2 ;;
@@ -109,6 +112,7 @@ while [ $# -gt 0 ]; do
     --epoch-budget) extra+=(--epoch-budget "$2"); shift 2 ;;
     --quick) extra+=(--quick); shift ;;
     --raw) raw=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     *) usage ;;
   esac
 done
@@ -121,7 +125,7 @@ if [ -x "$torch_bin" ]; then have_torch=1; else
 fi
 # Results accumulate in --raw FILE as they come (kept after an interrupt), else in a temp file.
 if [ -n "$raw" ]; then out=$raw; : >"$out"; keep_out=1; else out=$(mktemp); keep_out=0; fi
-trap 'rm -f "$out.one" "$out.err" "$out.notes"; [ $keep_out = 1 ] || rm -f "$out"' EXIT
+trap 'rm -f "$out.one" "$out.err" "$out.notes" "$out.med"; [ $keep_out = 1 ] || rm -f "$out"' EXIT
 
 run_one() {  # run_one IMPL THREADS GROUP: appends "impl threads key value unit better" lines
   local impl=$1 t=$2 g=$3 bin status
@@ -143,13 +147,28 @@ run_one() {  # run_one IMPL THREADS GROUP: appends "impl threads key value unit 
 : >"$out.notes"
 load_at() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null; }
 echo "  load average (1, 5, 15 min) at start: $(load_at)" >>"$out.notes"
-for g in ${groups//,/ }; do
-  for t in $threads; do
-    echo "running $g at $t thread(s)..." >&2
-    run_one tapeflow "$t" "$g"
-    [ $have_torch = 1 ] && run_one libtorch "$t" "$g"
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || usage
+for ((round = 1; round <= rounds; ++round)); do
+  for g in ${groups//,/ }; do
+    for t in $threads; do
+      echo "running $g at $t thread(s) (round $round of $rounds)..." >&2
+      run_one tapeflow "$t" "$g"
+      [ $have_torch = 1 ] && run_one libtorch "$t" "$g"
+    done
   done
 done
+if [ "$rounds" -gt 1 ]; then  # each (impl, threads, workload): the median over the rounds
+  awk '{ k = $1 " " $2 " " $3; n[k]++; v[k, n[k]] = $4; rest[k] = $5 " " $6; if (!(k in seen)) { seen[k] = 1; order[++no] = k } }
+  END {
+    for (i = 1; i <= no; ++i) {
+      k = order[i]; m = n[k]
+      for (a = 1; a <= m; ++a) x[a] = v[k, a] + 0
+      for (a = 2; a <= m; ++a) { y = x[a]; for (b = a - 1; b >= 1 && x[b] > y; --b) x[b + 1] = x[b]; x[b + 1] = y }
+      print k, (m % 2 ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2), rest[k]
+    }
+  }' "$out" >"$out.med" && cat "$out.med" >"$out" && rm -f "$out.med"
+  echo "  each figure: the median of $rounds rounds (tapeflow and libtorch alternating in each)" >>"$out.notes"
+fi
 
 echo "  load average (1, 5, 15 min) at end:   $(load_at)" >>"$out.notes"
 echo "machine: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPU(s)"
