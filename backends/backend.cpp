@@ -96,6 +96,8 @@ bool Backend::gemm_bias(DType, bool, bool, int64_t, int64_t, int64_t, const void
   return false;
 }
 
+void Backend::prefetch_rows(const void*, int64_t, const int64_t*, int64_t) {}
+
 bool Backend::cross_entropy_forward(const View&, const View&, const View&, const View&) { return false; }
 
 bool Backend::cross_entropy_backward(const View&, const View&, const View&, const View&) { return false; }

@@ -227,6 +227,10 @@ class Backend {
   virtual bool gemm_bias(DType dtype, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                          const void* A, int64_t lda, const void* B, int64_t ldb, const void* bias,
                          void* C, int64_t ldc);
+  // A hint that rows[0..n) of the row-major block at base (rows row_bytes apart) will be read
+  // soon (a data set's next batch): the backend may bring them into cache while it computes.
+  // No value may depend on it. The default does nothing.
+  virtual void prefetch_rows(const void* base, int64_t row_bytes, const int64_t* rows, int64_t n);
   // Cross-entropy of float logits z (N, C) with Int64 labels (N), every label in [0, C) (the
   // caller checks): lsm (N, C) = log_softmax(z, 1) and loss (N) = -lsm[i, label_i]. z and lsm
   // contiguous. Returns false when this backend has no fused kernel (the caller composes it).

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "backends/cpu/prefetch.h"
 #include "backends/cpu/vec_math.h"
 #include "cpu_backend_views.h"
 
@@ -87,4 +88,37 @@ TEST_CASE("cpu gemm_bias: the product plus a bias row, the values of a bias copy
             continue;  // no AVX-512 (or a product too large): addmm copies the bias instead
           CHECK(got == want);
         }
+}
+
+TEST_CASE("cpu prefetch queue: each queued line once, in order, within the kernels' budgets", "[cpu_backend][gemm_small]") {
+  using tapeflow::backend::cpu::PrefetchCursor;
+  namespace cpuns = tapeflow::backend::cpu;
+  std::vector<char> data(10 * 200);
+  const int64_t rows[3] = {7, 2, 9};  // rows of 200 bytes: 4 lines each
+  cpuns::prefetch_rows_later(data.data(), 200, rows, 3);
+  std::vector<const char*> seen;
+  for (int64_t budget : {3, 5, 100}) {  // three kernels in turn
+    PrefetchCursor c = cpuns::prefetch_begin(budget);
+    const char* out[8];
+    int n;
+    while ((n = c.take(out, 2)) > 0) seen.insert(seen.end(), out, out + n);
+    cpuns::prefetch_end(c);
+  }
+  std::vector<const char*> want;
+  for (int64_t r : rows)
+    for (int l = 0; l < 4; ++l) want.push_back(data.data() + r * 200 + 64 * l);
+  CHECK(seen == want);
+  CHECK(cpuns::prefetch_begin(100).nrows == 0);  // all taken
+  // A cursor taken before the queue is replaced does not move the new queue.
+  cpuns::prefetch_rows_later(data.data(), 200, rows, 1);
+  PrefetchCursor stale = cpuns::prefetch_begin(100);
+  const char* out[8];
+  CHECK(stale.take(out, 8) == 4);
+  cpuns::prefetch_rows_later(data.data(), 200, rows + 1, 1);
+  cpuns::prefetch_end(stale);
+  PrefetchCursor fresh = cpuns::prefetch_begin(100);
+  CHECK(fresh.take(out, 8) == 4);
+  CHECK(out[0] == data.data() + 2 * 200);
+  cpuns::prefetch_end(fresh);
+  cpuns::prefetch_rows_later(nullptr, 0, nullptr, 0);  // leave the thread's queue empty
 }

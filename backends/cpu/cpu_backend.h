@@ -87,6 +87,9 @@ class CpuBackend final : public Backend {
   bool gemm_bias(DType dtype, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const void* A,
                  int64_t lda, const void* B, int64_t ldb, const void* bias, void* C, int64_t ldc) override;
 
+  // prefetch.cpp: queued for the small-gemm kernel to bring in between its tiles
+  void prefetch_rows(const void* base, int64_t row_bytes, const int64_t* rows, int64_t n) override;
+
   // cross_entropy.cpp
   bool cross_entropy_forward(const View& z, const View& labels, const View& lsm, const View& loss) override;
   bool cross_entropy_backward(const View& lsm, const View& labels, const View& g, const View& gx) override;

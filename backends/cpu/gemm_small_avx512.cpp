@@ -7,7 +7,10 @@
 // a target attribute, picked at run time (never -march).
 #include "backends/cpu/gemm_small_f32.h"
 
+#include <algorithm>
 #include <memory>
+
+#include "backends/cpu/prefetch.h"
 
 #include "backends/cpu/vec_math.h"
 
@@ -31,6 +34,7 @@ struct Args {
   int64_t ldc;
   float alpha, beta;
   const float* bias;  // nullptr, or bias[j] added to column j of C (then beta == 0)
+  PrefetchCursor* pf;  // nullptr, or the calling thread's queued lines (prefetch.h)
 };
 
 // Rows [0, MR) of C times kn values of k (A, B and C offset to the tile and the chunk): the
@@ -44,16 +48,26 @@ TF_AVX512 void tile(const Args& g, int64_t kn, bool first, __mmask16 last) {
     for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
   const float* a = g.A;
   const float* b = g.B;
-  for (int64_t k = 0; k < kn; ++k, a += g.sak, b += g.ldb) {
-    __m512 bv[NV];
+  // Queued lines of the next batch (prefetch.h), one per 4 steps of k: a few misses in flight
+  // at a time, so they neither burst nor take the miss buffers this tile's loads need.
+  constexpr int kPf = 128;
+  const char* pf[kPf];
+  const int npf = g.pf ? g.pf->take(pf, int(std::min<int64_t>({kPf, (kn + 3) / 4, (MR * NV * 16 * kn) >> 10}))) : 0;
+  int ipf = 0;
+  for (int64_t k0 = 0; k0 < kn; k0 += 4) {
+    if (ipf < npf) __builtin_prefetch(pf[ipf++], 0, 3);
+    const int64_t k1 = kn - k0 < 4 ? kn : k0 + 4;
+    for (int64_t k = k0; k < k1; ++k, a += g.sak, b += g.ldb) {
+      __m512 bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v)
-      bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(last, b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
+      for (int v = 0; v < NV; ++v)
+        bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(last, b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      __m512 av = _mm512_set1_ps(a[r * g.sai]);
+      for (int r = 0; r < MR; ++r) {
+        __m512 av = _mm512_set1_ps(a[r * g.sai]);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+        for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+      }
     }
   }
   __m512 al = _mm512_set1_ps(g.alpha), be = _mm512_set1_ps(g.beta);
@@ -315,7 +329,13 @@ bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
   // Both operands transposed: OpenBLAS's packing does that case better.
   if (vec_math_isa() != VecIsa::Avx512 || M < 2 || N < 2 || K < 1 || (trans_a && trans_b)) return false;
   if (double(M) * double(N) * double(K) > kSmallGemmWork) return false;
-  Args g{A, trans_a ? 1 : lda, trans_a ? lda : 1, B, ldb, C, ldc, alpha, bias ? 0.0f : beta, bias};
+  // The data set's next batch, if one is queued: a line per 1024 multiply-adds of this product.
+  struct Prefetch {
+    PrefetchCursor c;
+    ~Prefetch() { prefetch_end(c); }
+  } pf{prefetch_begin(int64_t(double(M) * double(N) * double(K) / 1024.0))};
+  Args g{A, trans_a ? 1 : lda, trans_a ? lda : 1, B, ldb, C, ldc, alpha, bias ? 0.0f : beta, bias,
+         pf.c.nrows ? &pf.c : nullptr};
   float* pack = pack_buffer();
   // A few columns past the last whole vector (a 784x50 layer: 48 + 2) would waste most of a
   // masked vector on every FMA; they take a kernel of their own.
