@@ -313,8 +313,11 @@ bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                     int64_t ldc, const float* bias) {
   using namespace gemm_small_detail;
   // Both operands transposed: OpenBLAS's packing does that case better.
-  if (vec_math_isa() != VecIsa::Avx512 || M < 2 || N < 2 || K < 1 || (trans_a && trans_b)) return false;
+  const VecIsa isa = vec_math_isa();
+  if (isa == VecIsa::Scalar || M < 2 || N < 2 || K < 1 || (trans_a && trans_b)) return false;
   if (double(M) * double(N) * double(K) > kSmallGemmWork) return false;
+  if (isa == VecIsa::Avx2)  // the AVX2+FMA kernel (gemm_small_avx2.cpp)
+    return gemm_small_f32_avx2(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
   Args g{A, trans_a ? 1 : lda, trans_a ? lda : 1, B, ldb, C, ldc, alpha, bias ? 0.0f : beta, bias};
   float* pack = pack_buffer();
   // A few columns past the last whole vector (a 784x50 layer: 48 + 2) would waste most of a
