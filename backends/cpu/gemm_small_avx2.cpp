@@ -2,9 +2,9 @@
 // kernel's scheme (gemm_small_avx512.cpp) with 8-float vectors and 16 registers. C is computed
 // in tiles of MR rows by up to kNv vectors held in registers (4 x 3: 12 sums, 3 vectors of B and
 // a broadcast of A), A read in place through two strides, B in place when stored K x N or packed
-// 64 columns at a time (8 x 8 transposes) when stored transposed; 1-3 columns past the last whole
-// vector take kernels of their own; K is walked in chunks of kKc. Compiled with a target
-// attribute, picked at run time (never -march).
+// 64 columns at a time (8 x 8 transposes) when stored transposed; 1-3 columns past the last
+// whole vector of a B stored K x N take kernels of their own; K is walked in chunks of kKc.
+// Compiled with a target attribute, picked at run time (never -march).
 #include <memory>
 
 #include "backends/cpu/gemm_small_f32.h"
@@ -18,10 +18,8 @@ namespace tapeflow::backend::cpu {
 namespace gemm_small_avx2_detail {
 #define TF_AVX2_GEMM __attribute__((target("avx2,fma")))
 
-#ifndef TF_GEMM_AVX2_NV
-#define TF_GEMM_AVX2_NV 3
-#endif
-constexpr int kNv = TF_GEMM_AVX2_NV;  // vectors of the widest tile (its rows: 4 for 3, 6 for 2)
+// Vectors of the widest tile: 3 (4 rows) measured faster than 2 (6 rows) on 64x50x784.
+constexpr int kNv = 3;
 constexpr int64_t kKc = 512;          // k chunk
 constexpr int64_t kPw = 64;           // columns of a packed panel of a transposed B
 
@@ -201,7 +199,7 @@ TF_AVX2_GEMM inline float hsum(__m256 v) {
 // B stored as T contiguous rows bt (row jj at bt + jj * ldt).
 template <int T>
 TF_AVX2_GEMM void tail_dots(const Args& g, int64_t M, int64_t kn, const float* bt, int64_t ldt, bool first) {
-  constexpr int R = T == 1 ? 8 : T == 2 ? 6 : 4;
+    constexpr int R = T == 1 ? 8 : T == 2 ? 6 : 4;
   const __m256i last = lanes(((kn - 1) & 7) + 1);
   for (int64_t i = 0; i < M; i += R) {
     const int rows = M - i < R ? int(M - i) : R;
@@ -232,7 +230,7 @@ TF_AVX2_GEMM void tail_dots(const Args& g, int64_t M, int64_t kn, const float* b
 
 // The last T (<= 3) columns of C when A's columns are contiguous (A stored K x M): V vectors of
 // 8 rows of C per column (the last one masked by `tail` when Masked), B's elements broadcast
-// (B(k, j) = b[k * bk + j * bj]), the whole of K at once.
+// (B(k, j) = b[k * bk + j * bj]), the whole of K at once (the first chunk's rule of put).
 template <int T, int V, bool Masked>
 TF_AVX2_GEMM void tail_cols_block(const Args& g, int64_t i, int64_t K, const float* b, int64_t bk, int64_t bj,
                                   int64_t tail_rows) {
@@ -285,36 +283,27 @@ TF_AVX2_GEMM void tail_cols(const Args& g, int64_t M, int64_t K, const float* b,
   }
 }
 
-// Columns [n0, n0 + T) of C. g.C, g.B are not offset to the tail; B stored N x K when trans_b.
-// `packed`: the tail columns of a B stored K x N (K <= kKc) are in pack already.
+// Columns [n0, n0 + T) of C (B stored K x N). g.C, g.B are not offset to the tail. `packed`:
+// the tail columns of B (K <= kKc) are in pack already.
 template <int T>
-TF_AVX2_GEMM void tail(const Args& g, bool trans_b, int64_t M, int64_t K, int64_t n0, float* pack, bool packed) {
+TF_AVX2_GEMM void tail(const Args& g, int64_t M, int64_t K, int64_t n0, float* pack, bool packed) {
   Args p = g;
   p.C += n0;
   if (p.bias) p.bias += n0;
-  if (g.sai == 1) {  // A stored K x M
-    if (trans_b) tail_cols<T>(p, M, K, g.B + n0 * g.ldb, 1, g.ldb);
-    else tail_cols<T>(p, M, K, g.B + n0, g.ldb, 1);
-    return;
-  }
-  for (int64_t k0 = 0; k0 < K; k0 += kKc) {
+  if (g.sai == 1) return tail_cols<T>(p, M, K, g.B + n0, g.ldb, 1);  // A stored K x M
+  for (int64_t k0 = 0; k0 < K; k0 += kKc) {  // pack the tail columns of a chunk as T rows of kn
     int64_t kn = K - k0 < kKc ? K - k0 : kKc;
     p.A = g.A + k0;
-    if (trans_b) {
-      tail_dots<T>(p, M, kn, g.B + n0 * g.ldb + k0, g.ldb, k0 == 0);
-    } else {  // pack the tail columns of this chunk as T rows of kn
-      if (!packed) pack_tail(g.B + k0 * g.ldb + n0, g.ldb, kn, T, pack);
-      tail_dots<T>(p, M, kn, pack, kKc, k0 == 0);
-    }
+    if (!packed) pack_tail(g.B + k0 * g.ldb + n0, g.ldb, kn, T, pack);
+    tail_dots<T>(p, M, kn, pack, kKc, k0 == 0);
   }
 }
 
-void run_tail(const Args& g, bool trans_b, int64_t M, int64_t K, int64_t n0, int64_t t, float* pack,
-              bool packed = false) {
+void run_tail(const Args& g, int64_t M, int64_t K, int64_t n0, int64_t t, float* pack, bool packed = false) {
   switch (t) {
-    case 1: tail<1>(g, trans_b, M, K, n0, pack, packed); break;
-    case 2: tail<2>(g, trans_b, M, K, n0, pack, packed); break;
-    default: tail<3>(g, trans_b, M, K, n0, pack, packed); break;
+    case 1: tail<1>(g, M, K, n0, pack, packed); break;
+    case 2: tail<2>(g, M, K, n0, pack, packed); break;
+    default: tail<3>(g, M, K, n0, pack, packed); break;
   }
 }
 
@@ -327,34 +316,29 @@ bool gemm_small_f32_avx2(bool trans_a, bool trans_b, int64_t M, int64_t N, int64
   Args g{A, trans_a ? 1 : lda, trans_a ? lda : 1, B, ldb, C, ldc, alpha, bias ? 0.0f : beta, bias};
   float* pack = pack_buffer();
   // 1-3 columns past the last whole vector (a 784x50 layer: 48 + 2) would waste most of a
-  // masked vector on every FMA; they take a kernel of their own.
-  const int64_t t = N > 8 && N % 8 <= 3 ? N % 8 : 0, Nm = N - t;
+  // masked vector on every FMA; they take a kernel of their own where B is stored K x N and
+  // more than two vectors (A stored M x K) or one (A stored K x M) precede them. A transposed B
+  // is packed anyway, the tail columns with it (zero padded): measured faster than the dot
+  // kernel (64x50x50, 64x50x10), as is one masked vector for N = 9..11 with A stored M x K
+  // (64x10x50); the column kernel wins for A stored K x M (50x10x64).
+  const int64_t t = !trans_b && N > (trans_a ? 8 : 16) && N % 8 <= 3 ? N % 8 : 0, Nm = N - t;
   if (t > 0 && Nm <= kPw && K <= kKc) {
     // One panel and one chunk (a small MLP's layers): walk C in blocks of rows, each block's
     // whole vectors and then its tail, so that the tail finds the block's part of A in L1.
-    Args p = g;
     float* tail_pack = pack + kKc * kPw;
-    if (trans_b) {
-      pack_transposed(B, ldb, K, Nm, pack);
-      p.B = pack;
-      p.ldb = kPw;
-    } else if (!trans_a) {
-      pack_tail(B + Nm, ldb, K, t, tail_pack);
-    }
-    const int64_t rb = trans_a ? 128 : kNv == 3 ? 8 : 12;
+    if (!trans_a) pack_tail(B + Nm, ldb, K, t, tail_pack);
+    const int64_t rb = trans_a ? 128 : 12;  // 12: whole tiles of 4 rows and tail blocks of 6
     for (int64_t i = 0; i < M; i += rb) {
       const int64_t mb = M - i < rb ? M - i : rb;
-      Args q = p, r = g;
+      Args q = g;
       q.A += i * g.sai;
       q.C += i * ldc;
-      r.A = q.A;
-      r.C = q.C;
       run_panel(q, mb, Nm, K, true);
-      run_tail(r, trans_b, mb, K, Nm, t, tail_pack, !trans_b && !trans_a);
+      run_tail(q, mb, K, Nm, t, tail_pack, !trans_a);
     }
     return true;
   }
-  if (t > 0) run_tail(g, trans_b, M, K, Nm, t, pack);
+  if (t > 0) run_tail(g, M, K, Nm, t, pack);
   for (int64_t j = 0; j < Nm; j += kPw) {
     int64_t w = Nm - j < kPw ? Nm - j : kPw;
     Args p = g;
