@@ -22,8 +22,9 @@ bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                     const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                     int64_t ldc, const float* bias = nullptr);
 
-// The AVX2+FMA kernel (gemm_small_avx2.cpp), for gemm_small_f32 only: no checks of its own
-// (gemm_small_f32 declines the shapes above first); always runs the product.
+// The AVX2+FMA kernel (gemm_small_avx2.cpp), for gemm_small_f32 only, which declines the
+// shapes above first; this one declines (false, nothing written) only A stored transposed with
+// lda a multiple of 1024 floats (OpenBLAS is faster there), and runs the product otherwise.
 bool gemm_small_f32_avx2(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                          const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                          int64_t ldc, const float* bias);
