@@ -2,10 +2,11 @@
 // tapeflow's AVX-512 kernel (backends/cpu/gemm_small_avx512.cpp) or its AVX2+FMA kernel
 // (gemm_small_avx2.cpp) where the CPU has them and OpenBLAS otherwise: each set the CPU has
 // checked against float64 loops, for every transpose form, row counts around the kernels' tiles
-// (4, 6, 8 rows; 24- to 64-row column blocks of the tail kernels), column counts around their 8-
-// and 16-column vectors, 24- and 64-column panels and the tail columns they take separately
-// (1-7 past a 16-column vector, 1-3 past an 8-column one), K past its 512 chunk, padded leading dimensions, alpha / beta, and beta == 0 over
-// NaN; the padding of C stays untouched.
+// (4, 6, 8 rows; the column blocks of the tail kernels, 122 rows: 8 vectors in the last one),
+// column counts around their 8- and 16-column vectors, 24- and 64-column panels and the tail
+// columns they take separately (1-7 past a 16-column vector, 1-3 past an 8-column one), K past
+// the 512 chunk, padded leading dimensions, alpha / beta, and beta == 0 over NaN; the padding
+// of C stays untouched.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -22,7 +23,7 @@ TEST_CASE("cpu gemm: small float32 products (small-gemm kernel)", "[cpu_backend]
   VecIsa saved = tapeflow::backend::cpu::vec_math_isa();
   for (VecIsa isa : {VecIsa::Avx512, VecIsa::Avx2, VecIsa::Scalar}) {
     tapeflow::backend::cpu::vec_math_set_isa(isa);
-    for (int64_t M : {2, 7, 9, 13, 70})
+    for (int64_t M : {2, 7, 9, 13, 70, 122})
       for (int64_t N : {2, 5, 11, 17, 18, 23, 28, 48, 50, 65, 130})
         for (int64_t K : {1, 17, 600})
           for (int form = 0; form < 4; ++form)

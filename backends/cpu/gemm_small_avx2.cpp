@@ -276,14 +276,15 @@ TF_AVX2_GEMM void tail_cols(const Args& g, int64_t M, int64_t K, const float* b,
   if (i == M) return;
   // The last rows: as many vectors as they fill, the last one masked.
   const int64_t left = M - i, vecs = (left + 7) / 8, last = left - 8 * (vecs - 1);
-  switch (vecs) {  // < V <= 8
+  switch (vecs) {  // <= V <= 8
     case 1: return tail_cols_block<T, 1, true>(g, i, K, b, bk, bj, last);
     case 2: return tail_cols_block<T, 2, true>(g, i, K, b, bk, bj, last);
     case 3: return tail_cols_block<T, 3, true>(g, i, K, b, bk, bj, last);
     case 4: return tail_cols_block<T, 4, true>(g, i, K, b, bk, bj, last);
     case 5: return tail_cols_block<T, 5, true>(g, i, K, b, bk, bj, last);
     case 6: return tail_cols_block<T, 6, true>(g, i, K, b, bk, bj, last);
-    default: return tail_cols_block<T, 7, true>(g, i, K, b, bk, bj, last);
+    case 7: return tail_cols_block<T, 7, true>(g, i, K, b, bk, bj, last);
+    default: return tail_cols_block<T, 8, true>(g, i, K, b, bk, bj, last);
   }
 }
 

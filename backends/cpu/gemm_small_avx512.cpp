@@ -258,14 +258,15 @@ TF_AVX512 void tail_cols(const Args& g, int64_t M, int64_t K, const float* b, in
   // the more vectors side by side, the better), the last one masked.
   const int64_t left = M - i, vecs = (left + 15) / 16, last = left - 16 * (vecs - 1);
   const __mmask16 m = last >= 16 ? __mmask16(0xffff) : __mmask16((1u << last) - 1u);
-  switch (vecs) {  // < R <= 8
+  switch (vecs) {  // <= R <= 8 (left < 16 * R rows: 113-127 of R = 8 take 8 vectors)
     case 1: return tail_cols_block<T, 1>(g, i, K, b, bk, bj, m);
     case 2: return tail_cols_block<T, 2>(g, i, K, b, bk, bj, m);
     case 3: return tail_cols_block<T, 3>(g, i, K, b, bk, bj, m);
     case 4: return tail_cols_block<T, 4>(g, i, K, b, bk, bj, m);
     case 5: return tail_cols_block<T, 5>(g, i, K, b, bk, bj, m);
     case 6: return tail_cols_block<T, 6>(g, i, K, b, bk, bj, m);
-    default: return tail_cols_block<T, 7>(g, i, K, b, bk, bj, m);
+    case 7: return tail_cols_block<T, 7>(g, i, K, b, bk, bj, m);
+    default: return tail_cols_block<T, 8>(g, i, K, b, bk, bj, m);
   }
 }
 
