@@ -1,10 +1,12 @@
 // Small float32 products (M, N >= 2, M*N*K up to 4M multiply-adds: a small MLP's layers) run
-// tapeflow's AVX-512 kernel (backends/cpu/gemm_small_avx512.cpp) where the CPU has it and
-// OpenBLAS otherwise: both checked against float64 loops, for every transpose form, row counts
-// around the kernel's tiles (4, 6, 8 rows; 64-row column blocks of the tail kernel), column
-// counts around its 16-column vectors and 64-column panels and the 1-7 tail columns it takes
-// separately, K past its 512 chunk, padded leading dimensions, alpha / beta, and beta == 0 over
-// NaN; the padding of C stays untouched.
+// tapeflow's AVX-512 kernel (backends/cpu/gemm_small_avx512.cpp) or its AVX2+FMA kernel
+// (gemm_small_avx2.cpp) where the CPU has them and OpenBLAS otherwise: each set the CPU has
+// checked against float64 loops, for every transpose form, row counts around the kernels' tiles
+// (4, 6, 8 rows; the column blocks of the tail kernels, 122 rows: 8 vectors in the last one),
+// column counts around their 8- and 16-column vectors, 24- and 64-column panels and the tail
+// columns they take separately (1-7 past a 16-column vector, 1-3 past an 8-column one), K past
+// the 512 chunk, padded leading dimensions, alpha / beta, and beta == 0 over NaN; the padding
+// of C stays untouched.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -20,10 +22,10 @@ using tapeflow::backend::cpu::VecIsa;
 
 TEST_CASE("cpu gemm: small float32 products (small-gemm kernel)", "[cpu_backend][gemm_small]") {
   VecIsa saved = tapeflow::backend::cpu::vec_math_isa();
-  for (VecIsa isa : {VecIsa::Avx512, VecIsa::Scalar}) {
+  for (VecIsa isa : {VecIsa::Avx512, VecIsa::Avx2, VecIsa::Scalar}) {
     tapeflow::backend::cpu::vec_math_set_isa(isa);
-    for (int64_t M : {2, 7, 9, 70})
-      for (int64_t N : {2, 5, 17, 18, 23, 48, 50, 65, 130})
+    for (int64_t M : {2, 7, 9, 13, 70, 122})
+      for (int64_t N : {2, 5, 11, 17, 18, 23, 28, 48, 50, 65, 130})
         for (int64_t K : {1, 17, 600})
           for (int form = 0; form < 4; ++form)
             for (double beta : {0.0, 1.0, -0.5}) {
@@ -67,27 +69,35 @@ TEST_CASE("cpu gemm: small float32 products (small-gemm kernel)", "[cpu_backend]
 }
 
 TEST_CASE("cpu gemm_bias: the product plus a bias row, the values of a bias copy and beta = 1", "[cpu_backend][gemm_small]") {
-  for (int64_t M : {2, 9, 70})
-    for (int64_t N : {2, 17, 50, 130})
-      for (int64_t K : {1, 17, 600})
-        for (int form = 0; form < 3; ++form) {  // not both transposed (that case declines)
-          const bool ta = form & 1, tb = form & 2;
-          INFO("M=" << M << " N=" << N << " K=" << K << " ta=" << ta << " tb=" << tb);
-          const int64_t lda = ta ? M : K, ldb = tb ? K : N;
-          std::vector<float> A(static_cast<size_t>(M * K)), B(static_cast<size_t>(K * N)),
-              bias(static_cast<size_t>(N)), want(static_cast<size_t>(M * N)), got(static_cast<size_t>(M * N), NAN);
-          for (size_t i = 0; i < A.size(); ++i) A[i] = float(double((i * 37) % 23) / 7.0 - 1.5);
-          for (size_t i = 0; i < B.size(); ++i) B[i] = float(double((i * 11) % 19) / 5.0 - 2.0);
-          for (size_t i = 0; i < bias.size(); ++i) bias[i] = float(double(i % 7) * 0.3 - 1.0);
-          for (int64_t i = 0; i < M; ++i)
-            for (int64_t j = 0; j < N; ++j) want[size_t(i * N + j)] = bias[size_t(j)];
-          cpu().gemm(tapeflow::kFloat32, ta, tb, M, N, K, 1.0, A.data(), lda, 0, B.data(), ldb, 0, 1.0,
-                     want.data(), N, 0, 1);
-          if (!cpu().gemm_bias(tapeflow::kFloat32, ta, tb, M, N, K, A.data(), lda, B.data(), ldb, bias.data(),
-                               got.data(), N))
-            continue;  // no AVX-512 (or a product too large): addmm copies the bias instead
-          CHECK(got == want);
-        }
+  VecIsa saved = tapeflow::backend::cpu::vec_math_isa();
+  for (VecIsa isa : {VecIsa::Avx512, VecIsa::Avx2, VecIsa::Scalar}) {
+    tapeflow::backend::cpu::vec_math_set_isa(isa);
+    for (int64_t M : {2, 9, 70})
+      for (int64_t N : {2, 11, 17, 50, 130})
+        for (int64_t K : {1, 17, 600})
+          for (int form = 0; form < 3; ++form) {  // not both transposed (that case declines)
+            const bool ta = form & 1, tb = form & 2;
+            INFO("isa=" << int(isa) << " M=" << M << " N=" << N << " K=" << K << " ta=" << ta << " tb=" << tb);
+            const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+            std::vector<float> A(static_cast<size_t>(M * K)), B(static_cast<size_t>(K * N)),
+                bias(static_cast<size_t>(N)), want(static_cast<size_t>(M * N)), got(static_cast<size_t>(M * N), NAN);
+            for (size_t i = 0; i < A.size(); ++i) A[i] = float(double((i * 37) % 23) / 7.0 - 1.5);
+            for (size_t i = 0; i < B.size(); ++i) B[i] = float(double((i * 11) % 19) / 5.0 - 2.0);
+            for (size_t i = 0; i < bias.size(); ++i) bias[i] = float(double(i % 7) * 0.3 - 1.0);
+            for (int64_t i = 0; i < M; ++i)
+              for (int64_t j = 0; j < N; ++j) want[size_t(i * N + j)] = bias[size_t(j)];
+            cpu().gemm(tapeflow::kFloat32, ta, tb, M, N, K, 1.0, A.data(), lda, 0, B.data(), ldb, 0, 1.0,
+                       want.data(), N, 0, 1);
+            const bool ran = cpu().gemm_bias(tapeflow::kFloat32, ta, tb, M, N, K, A.data(), lda, B.data(), ldb,
+                                             bias.data(), got.data(), N);
+            // Declined only without AVX2 / AVX-512 or for a product too large (addmm copies the
+            // bias instead).
+            CHECK(ran == (tapeflow::backend::cpu::vec_math_isa() != VecIsa::Scalar && M * N * K <= 4194304));
+            if (!ran) continue;
+            CHECK(got == want);
+          }
+  }
+  tapeflow::backend::cpu::vec_math_set_isa(saved);
 }
 
 TEST_CASE("cpu prefetch queue: each queued line once, in order, within the kernels' budgets", "[cpu_backend][gemm_small]") {

@@ -11,7 +11,6 @@
 #include <memory>
 
 #include "backends/cpu/prefetch.h"
-
 #include "backends/cpu/vec_math.h"
 
 #if defined(__x86_64__)
@@ -272,14 +271,15 @@ TF_AVX512 void tail_cols(const Args& g, int64_t M, int64_t K, const float* b, in
   // the more vectors side by side, the better), the last one masked.
   const int64_t left = M - i, vecs = (left + 15) / 16, last = left - 16 * (vecs - 1);
   const __mmask16 m = last >= 16 ? __mmask16(0xffff) : __mmask16((1u << last) - 1u);
-  switch (vecs) {  // < R <= 8
+  switch (vecs) {  // <= R <= 8 (left < 16 * R rows: 113-127 of R = 8 take 8 vectors)
     case 1: return tail_cols_block<T, 1>(g, i, K, b, bk, bj, m);
     case 2: return tail_cols_block<T, 2>(g, i, K, b, bk, bj, m);
     case 3: return tail_cols_block<T, 3>(g, i, K, b, bk, bj, m);
     case 4: return tail_cols_block<T, 4>(g, i, K, b, bk, bj, m);
     case 5: return tail_cols_block<T, 5>(g, i, K, b, bk, bj, m);
     case 6: return tail_cols_block<T, 6>(g, i, K, b, bk, bj, m);
-    default: return tail_cols_block<T, 7>(g, i, K, b, bk, bj, m);
+    case 7: return tail_cols_block<T, 7>(g, i, K, b, bk, bj, m);
+    default: return tail_cols_block<T, 8>(g, i, K, b, bk, bj, m);
   }
 }
 
@@ -327,15 +327,14 @@ bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                     int64_t ldc, const float* bias) {
   using namespace gemm_small_detail;
   // Both operands transposed: OpenBLAS's packing does that case better.
-  if (vec_math_isa() != VecIsa::Avx512 || M < 2 || N < 2 || K < 1 || (trans_a && trans_b)) return false;
+  const VecIsa isa = vec_math_isa();
+  if (isa == VecIsa::Scalar || M < 2 || N < 2 || K < 1 || (trans_a && trans_b)) return false;
   if (double(M) * double(N) * double(K) > kSmallGemmWork) return false;
+  if (isa == VecIsa::Avx2)  // the AVX2+FMA kernel (gemm_small_avx2.cpp)
+    return gemm_small_f32_avx2(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
   // The data set's next batch, if one is queued: a line per 1024 multiply-adds of this product.
-  struct Prefetch {
-    PrefetchCursor c;
-    ~Prefetch() { prefetch_end(c); }
-  } pf{prefetch_begin(int64_t(double(M) * double(N) * double(K) / 1024.0))};
-  Args g{A, trans_a ? 1 : lda, trans_a ? lda : 1, B, ldb, C, ldc, alpha, bias ? 0.0f : beta, bias,
-         pf.c.nrows ? &pf.c : nullptr};
+  PrefetchScope pf(int64_t(double(M) * double(N) * double(K) / 1024.0));
+  Args g{A, trans_a ? 1 : lda, trans_a ? lda : 1, B, ldb, C, ldc, alpha, bias ? 0.0f : beta, bias, pf.get()};
   float* pack = pack_buffer();
   // A few columns past the last whole vector (a 784x50 layer: 48 + 2) would waste most of a
   // masked vector on every FMA; they take a kernel of their own.

@@ -46,4 +46,14 @@ void prefetch_rows_later(const void* base, int64_t row_bytes, const int64_t* row
 PrefetchCursor prefetch_begin(int64_t budget);
 void prefetch_end(const PrefetchCursor& c);
 
+// prefetch_begin / prefetch_end for a kernel's scope.
+struct PrefetchScope {
+  PrefetchCursor c;
+  explicit PrefetchScope(int64_t budget) : c(prefetch_begin(budget)) {}
+  ~PrefetchScope() { prefetch_end(c); }
+  PrefetchScope(const PrefetchScope&) = delete;
+  PrefetchScope& operator=(const PrefetchScope&) = delete;
+  PrefetchCursor* get() { return c.nrows ? &c : nullptr; }  // nullptr: nothing queued
+};
+
 }  // namespace tapeflow::backend::cpu
