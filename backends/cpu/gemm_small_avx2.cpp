@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "backends/cpu/gemm_small_f32.h"
+#include "backends/cpu/gemm_small_shared.h"
 
 #if defined(__x86_64__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -20,19 +21,12 @@ namespace gemm_small_avx2_detail {
 
 // Vectors of the widest tile: 3 (4 rows) measured faster than 2 (6 rows) on 64x50x784.
 constexpr int kNv = 3;
-constexpr int64_t kKc = 512;          // k chunk
 constexpr int64_t kPw = 64;           // columns of a packed panel of a transposed B
 
-struct Args {
-  const float* A;  // A(i, k) = A[i * sai + k * sak]
-  int64_t sai, sak;
-  const float* B;  // B(k, j) = B[k * ldb + j]
-  int64_t ldb;
-  float* C;
-  int64_t ldc;
-  float alpha, beta;
-  const float* bias;  // nullptr, or bias[j] added to column j of C (then beta == 0)
-};
+using gemm_small_detail::Args;
+using gemm_small_detail::kKc;
+using gemm_small_detail::pack_tail;
+using gemm_small_detail::put;
 
 alignas(64) constexpr int32_t kLanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 // The mask of the first n (1..8) lanes.
@@ -144,12 +138,6 @@ float* pack_buffer() {
   return buf.get();
 }
 
-// Copies t columns of kn rows of B (rows ldb apart) into t rows of pack, kKc apart.
-inline void pack_tail(const float* b, int64_t ldb, int64_t kn, int64_t t, float* pack) {
-  for (int64_t k = 0; k < kn; ++k)
-    for (int64_t j = 0; j < t; ++j) pack[j * kKc + k] = b[k * ldb + j];
-}
-
 // Packs a transposed B: w (<= 64) rows of kn (rows ldb apart) as kn rows of 64, blocks of 8 x 8
 // by register transposes; lanes past w of the last vector are zero.
 TF_AVX2_GEMM void pack_transposed(const float* b, int64_t ldb, int64_t kn, int64_t w, float* pack) {
@@ -182,14 +170,6 @@ TF_AVX2_GEMM void pack_transposed(const float* b, int64_t ldb, int64_t kn, int64
     for (; k < kn; ++k)
       for (int64_t i = 0; i < 8; ++i) pack[k * kPw + j + i] = i < rows ? src[i * ldb + k] : 0.0f;
   }
-}
-
-// Writes alpha * s + beta * C or alpha * s + bias (first chunk; bias: the column's bias or
-// nullptr) or adds alpha * s (later chunks) to one element.
-inline void put(float* c, float s, float alpha, float beta, const float* bias, bool first) {
-  if (!first) *c += alpha * s;
-  else if (bias) *c = alpha * s + *bias;
-  else *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
 }
 
 TF_AVX2_GEMM inline float hsum(__m256 v) {
@@ -322,7 +302,7 @@ bool gemm_small_f32_avx2(bool trans_a, bool trans_b, int64_t M, int64_t N, int64
   // fall in the same L1 sets, and OpenBLAS, which packs A, is 15-20% faster (1024x64x64,
   // 4096x48x16); 1000 or 1536 floats apart are not affected.
   if (trans_a && lda % 1024 == 0) return false;
-  Args g{A, trans_a ? 1 : lda, trans_a ? lda : 1, B, ldb, C, ldc, alpha, bias ? 0.0f : beta, bias};
+  Args g{A, trans_a ? 1 : lda, trans_a ? lda : 1, B, ldb, C, ldc, alpha, bias ? 0.0f : beta, bias, nullptr};
   float* pack = pack_buffer();
   // 1-3 columns past the last whole vector (a 784x50 layer: 48 + 2) would waste most of a
   // masked vector on every FMA; they take a kernel of their own where B is stored K x N and

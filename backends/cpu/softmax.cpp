@@ -67,6 +67,9 @@ void softmax_row(const T* x, T* y, int64_t n, bool log) {
 // vectorised exp. Each element gets the bits softmax_row gives it; the row sums (in double)
 // are added in another order.
 #if defined(__x86_64__)
+#pragma GCC diagnostic push  // GCC 12's _mm512_reduce_add_pd reads a deliberately undefined vector
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 // softmax_short_rows for float32 rows of n <= 16 with AVX-512: each row is one masked vector
 // (its max, its shift, its double sum and the final pass without a scalar loop); the same
 // values as the scalar loops but for the order of the double sum.
@@ -106,6 +109,7 @@ void softmax_rows16_avx512(const float* x, float* y, int64_t rows, int64_t n, bo
     }
   }
 }
+#pragma GCC diagnostic pop
 #endif
 
 template <class T>
