@@ -130,5 +130,24 @@ TEST_CASE("cpu prefetch queue: each queued line once, in order, within the kerne
   CHECK(fresh.take(out, 8) == 4);
   CHECK(out[0] == data.data() + 2 * 200);
   cpuns::prefetch_end(fresh);
+  // A product run while rows are queued gives the same bits as without, and takes the queue.
+  using tapeflow::backend::cpu::VecIsa;
+  const VecIsa saved = cpuns::vec_math_isa();
+  std::vector<float> A(64 * 784), B(784 * 50), C0(64 * 50), C1(64 * 50);
+  for (size_t i = 0; i < A.size(); ++i) A[i] = float(double((i * 37) % 23) / 7.0 - 1.5);
+  for (size_t i = 0; i < B.size(); ++i) B[i] = float(double((i * 11) % 19) / 5.0 - 2.0);
+  std::vector<int64_t> many(64);
+  for (int64_t i = 0; i < 64; ++i) many[size_t(i)] = (i * 7) % 10;
+  for (VecIsa isa : {VecIsa::Avx512, VecIsa::Avx2}) {
+    cpuns::vec_math_set_isa(isa);
+    cpu().gemm(tapeflow::kFloat32, false, false, 64, 50, 784, 1.0, A.data(), 784, 0, B.data(), 50, 0, 0.0,
+               C0.data(), 50, 0, 1);
+    cpuns::prefetch_rows_later(data.data(), 200, many.data(), 64);
+    cpu().gemm(tapeflow::kFloat32, false, false, 64, 50, 784, 1.0, A.data(), 784, 0, B.data(), 50, 0, 0.0,
+               C1.data(), 50, 0, 1);
+    CHECK(C0 == C1);
+    if (cpuns::vec_math_isa() == isa) CHECK(cpuns::prefetch_begin(1000).nrows == 0);  // the kernel took it
+  }
+  cpuns::vec_math_set_isa(saved);
   cpuns::prefetch_rows_later(nullptr, 0, nullptr, 0);  // leave the thread's queue empty
 }

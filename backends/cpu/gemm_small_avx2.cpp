@@ -5,6 +5,7 @@
 // 64 columns at a time (8 x 8 transposes) when stored transposed; 1-3 columns past the last
 // whole vector of a B stored K x N take kernels of their own; K is walked in chunks of kKc.
 // Compiled with a target attribute, picked at run time (never -march).
+#include <algorithm>
 #include <memory>
 
 #include "backends/cpu/gemm_small_f32.h"
@@ -46,16 +47,25 @@ TF_AVX2_GEMM void tile(const Args& g, int64_t kn, bool first, __m256i last) {
     for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
   const float* a = g.A;
   const float* b = g.B;
-  for (int64_t k = 0; k < kn; ++k, a += g.sak, b += g.ldb) {
-    __m256 bv[NV];
+  // Queued lines of the next batch (prefetch.h), one per 4 steps of k, as in the AVX-512 tile.
+  constexpr int kPf = 128;
+  const char* pf[kPf];
+  const int npf = g.pf ? g.pf->take(pf, int(std::min<int64_t>({kPf, (kn + 3) / 4, (MR * NV * 8 * kn) >> 10}))) : 0;
+  int ipf = 0;
+  for (int64_t k0 = 0; k0 < kn; k0 += 4) {
+    if (ipf < npf) __builtin_prefetch(pf[ipf++], 0, 3);
+    const int64_t k1 = kn - k0 < 4 ? kn : k0 + 4;
+    for (int64_t k = k0; k < k1; ++k, a += g.sak, b += g.ldb) {
+      __m256 bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v)
-      bv[v] = Masked && v == NV - 1 ? _mm256_maskload_ps(b + 8 * v, last) : _mm256_loadu_ps(b + 8 * v);
+      for (int v = 0; v < NV; ++v)
+        bv[v] = Masked && v == NV - 1 ? _mm256_maskload_ps(b + 8 * v, last) : _mm256_loadu_ps(b + 8 * v);
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      __m256 av = _mm256_broadcast_ss(a + r * g.sai);
+      for (int r = 0; r < MR; ++r) {
+        __m256 av = _mm256_broadcast_ss(a + r * g.sai);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+        for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+      }
     }
   }
   const __m256 al = _mm256_set1_ps(g.alpha), be = _mm256_set1_ps(g.beta);
@@ -302,7 +312,9 @@ bool gemm_small_f32_avx2(bool trans_a, bool trans_b, int64_t M, int64_t N, int64
   // fall in the same L1 sets, and OpenBLAS, which packs A, is 15-20% faster (1024x64x64,
   // 4096x48x16); 1000 or 1536 floats apart are not affected.
   if (trans_a && lda % 1024 == 0) return false;
-  Args g{A, trans_a ? 1 : lda, trans_a ? lda : 1, B, ldb, C, ldc, alpha, bias ? 0.0f : beta, bias, nullptr};
+  // The data set's next batch, if one is queued: a line per 1024 multiply-adds of this product.
+  PrefetchScope pf(int64_t(double(M) * double(N) * double(K) / 1024.0));
+  Args g{A, trans_a ? 1 : lda, trans_a ? lda : 1, B, ldb, C, ldc, alpha, bias ? 0.0f : beta, bias, pf.get()};
   float* pack = pack_buffer();
   // 1-3 columns past the last whole vector (a 784x50 layer: 48 + 2) would waste most of a
   // masked vector on every FMA; they take a kernel of their own where B is stored K x N and
