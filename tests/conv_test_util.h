@@ -18,6 +18,12 @@ namespace convtest {
 using tapeflow::Tensor;
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
 
+// A float64 tensor of standard normal values from a fixed seed (the tests' inputs).
+inline Tensor rnd(const tapeflow::Shape& s, uint64_t seed) {
+  tapeflow::manual_seed(seed);
+  return tapeflow::randn(s, tapeflow::kFloat64);
+}
+
 // Element i of input k: sin(0.37 i + k + 0.1), rounded to quarters with `ties`.
 inline Tensor arg(const tapeflow::Shape& shape, int k, bool ties = false) {
   std::vector<double> v(size_t(shape.numel()));

@@ -10,10 +10,7 @@ using convtest::check_close;
 using convtest::check_ref;
 using convtest::gradcheck;
 using convtest::grad_of;
+using convtest::rnd;
 
-inline tapeflow::Tensor rnd(const tapeflow::Shape& s, uint64_t seed) {
-  tapeflow::manual_seed(seed);
-  return tapeflow::randn(s, tapeflow::kFloat64);
-}
 inline tapeflow::Options like(const tapeflow::Tensor& t) { return tapeflow::Options(t.dtype(), t.device()); }
 }  // namespace nntest

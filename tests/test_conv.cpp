@@ -9,6 +9,7 @@ namespace tf = tapeflow;
 using tf::Shape;
 using tf::Size2;
 using tf::Tensor;
+using convtest::rnd;
 using convtest::arg;
 using convtest::check_ref;
 using convtest::gradcheck;
@@ -70,10 +71,6 @@ std::vector<double> direct_conv_transpose2d(const Tensor& xt, const Tensor& wt, 
   return y;
 }
 
-Tensor rnd(Shape s, uint64_t seed) {
-  tf::manual_seed(seed);
-  return tf::randn(s, tf::kFloat64);
-}
 
 }  // namespace
 

@@ -9,15 +9,9 @@ namespace tf = tapeflow;
 using tf::Shape;
 using tf::Size2;
 using tf::Tensor;
+using convtest::rnd;
 using convtest::check_ref;
 using convtest::gradcheck;
-
-namespace {
-Tensor rnd(Shape s, uint64_t seed) {
-  tf::manual_seed(seed);
-  return tf::randn(s, tf::kFloat64);
-}
-}  // namespace
 
 TEST_CASE("max and average pooling match PyTorch: values and gradients", "[pool]") {
   using V = const std::vector<Tensor>&;

@@ -16,13 +16,9 @@ namespace nn = tapeflow::nn;
 using tf::Shape;
 using tf::Size2;
 using tf::Tensor;
+using convtest::rnd;
 
 namespace {
-
-Tensor rnd(Shape s, uint64_t seed) {
-  tf::manual_seed(seed);
-  return tf::randn(s, tf::kFloat64);
-}
 
 // Keras "same" pooling of an (N, C, H, W) float64 plane stack, and d(sum(y * w))/dx.
 struct SameRef {
