@@ -10,6 +10,7 @@ batch dim; the saved input has batch 5."""
 import os
 
 import torch
+from txt_fixture import write_txt  # noqa: E402 (this folder, on sys.path when run as a script)
 from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -54,14 +55,6 @@ class Cnn(nn.Module):
 
     def forward(self, x):
         return self.gap(torch.relu(self.pool(self.conv(x)))).flatten(1)
-
-
-def write_txt(path, t):
-    t = t.detach().double().contiguous()
-    with open(path, "w") as f:
-        f.write(" ".join(str(d) for d in t.shape) + "\n")
-        for v in t.flatten().tolist():
-            f.write("%.9g\n" % v)
 
 
 def make(name, model, sample_shape):

@@ -15,6 +15,7 @@ import os
 import sys
 
 import torch
+from txt_fixture import write_txt  # noqa: E402 (this folder, on sys.path when run as a script)
 from torch import nn
 
 HERE = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
@@ -42,14 +43,6 @@ class BiGru(nn.Module):
     def forward(self, x):
         h, _ = self.gru(x)
         return self.head(h)
-
-
-def write_txt(path, t):
-    t = t.detach().double().contiguous()
-    with open(path, "w") as f:
-        f.write(" ".join(str(d) for d in t.shape) + "\n")
-        for v in t.flatten().tolist():
-            f.write("%.9g\n" % v)
 
 
 def make(name, model, example, x):

@@ -6,21 +6,18 @@ dilations, output_padding, count_include_pad, reflect / edge / negative constant
 Writes <case>.onnx, <case>.input.txt and <case>.output.txt (a line with the shape, then one
 value per line, %.9g) next to this file; the batch dim is dynamic."""
 import os
+import sys
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from txt_fixture import write_txt  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 rng = np.random.default_rng(15)
-
-
-def write_txt(path, a):
-    with open(path, "w") as f:
-        f.write(" ".join(str(d) for d in a.shape) + "\n")
-        for v in a.astype(np.float64).ravel():
-            f.write("%.9g\n" % v)
 
 
 def make(name, op, x_shape, weights=(), extra_inputs=(), **attrs):
