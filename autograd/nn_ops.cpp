@@ -99,26 +99,26 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels) {
     loss = make_tensor(Shape{logits.shape()[0]}, logits.dtype(), logits.device());
     fused = backend_of(logits).cross_entropy_forward(view_of(logits), view_of(lab1), view_of(lsm), view_of(loss));
   }
-  Tensor lab = lab1.unsqueeze(1);
   if (!fused) {
     NoGradGuard ng;
     lsm = softmax_raw("cross_entropy", logits, 1, true);
-    loss = -gather(lsm, 1, lab).squeeze(1);
+    loss = -gather(lsm, 1, lab1.unsqueeze(1)).squeeze(1);
   }
   loss = loss.detach();
   if (should_record({&logits}))
-    record("CrossEntropyBackward", {&logits}, loss, [sz = save(logits), lsm, lab](Node& n, Grads& gs) -> Grads {
+    record("CrossEntropyBackward", {&logits}, loss, [sz = save(logits), lsm, lab1](Node& n, Grads& gs) -> Grads {
       if (is_grad_enabled()) {
         Tensor z = sz.unpack(n);
-        Tensor onehot = one_hot(lab.squeeze(1), z.shape()[1]).astype(z.dtype());
+        Tensor onehot = one_hot(lab1, z.shape()[1]).astype(z.dtype());
         return {(softmax(z, 1) - onehot) * gs[0].unsqueeze(1)};
       }
       Tensor g = cast_raw(gs[0], lsm.dtype());
       Tensor gx = make_tensor(lsm.shape(), lsm.dtype(), lsm.device());
       if (lsm.numel() > 0 &&
-          backend_of(lsm).cross_entropy_backward(view_of(lsm), view_of(lab.squeeze(1)), view_of(g), view_of(gx)))
+          backend_of(lsm).cross_entropy_backward(view_of(lsm), view_of(lab1), view_of(g), view_of(gx)))
         return {gx};
       Tensor p = exp(lsm);
+      Tensor lab = lab1.unsqueeze(1);
       Tensor minus = full(lab.shape(), -1.0, Options(p.dtype(), p.device()));
       return {scatter_add(p, 1, lab, minus) * g.unsqueeze(1)};
     });
