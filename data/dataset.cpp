@@ -162,9 +162,9 @@ bool BatchIterator::next(Tensor& x_batch, Tensor& y_batch) {
 }
 
 // The rows of the next batch are scattered over the data set (188 MB for Fashion-MNIST) and come
-// from DRAM: the first line of each is asked for now, and the rows go to the backend's
-// prefetch_rows (the CPU's small-gemm kernel brings them in a few lines at a time while it
-// computes this batch: backends/cpu/prefetch.h). A hint only: no effect on any value.
+// from DRAM: they go to the backend's prefetch_rows (the CPU asks for each row's first line at
+// once and its small-gemm kernel brings in the rest a few lines at a time while it computes
+// this batch: backends/cpu/prefetch.h). A hint only: no effect on any value.
 void BatchIterator::prefetch_next() const {
   if (!x_.device().is_cpu() || !x_.is_contiguous() || !order_.device().is_cpu() || pos_ >= size()) return;
   const int64_t stop = std::min(size(), pos_ + batch_size_);
@@ -172,7 +172,6 @@ void BatchIterator::prefetch_next() const {
   if (row_bytes <= 0) return;
   const char* base = static_cast<const char*>(x_.raw_data());
   const int64_t* order = order_.data_ptr<int64_t>();
-  for (int64_t i = pos_; i < stop; ++i) __builtin_prefetch(base + order[i] * row_bytes, 0, 3);
   backend::backend_for(x_.device()).prefetch_rows(base, row_bytes, order + pos_, stop - pos_);
 }
 

@@ -101,13 +101,14 @@ TEST_CASE("cpu gemm_bias: the product plus a bias row, the values of a bias copy
 }
 
 TEST_CASE("cpu prefetch queue: each queued line once, in order, within the kernels' budgets", "[cpu_backend][gemm_small]") {
+  // Rows of 4 lines: line 0 of each is asked for when the rows are queued, lines 1-3 queue.
   using tapeflow::backend::cpu::PrefetchCursor;
   namespace cpuns = tapeflow::backend::cpu;
   std::vector<char> data(10 * 200);
   const int64_t rows[3] = {7, 2, 9};  // rows of 200 bytes: 4 lines each
   cpuns::prefetch_rows_later(data.data(), 200, rows, 3);
   std::vector<const char*> seen;
-  for (int64_t budget : {3, 5, 100}) {  // three kernels in turn
+  for (int64_t budget : {2, 4, 100}) {  // three kernels in turn
     PrefetchCursor c = cpuns::prefetch_begin(budget);
     const char* out[8];
     int n;
@@ -116,19 +117,26 @@ TEST_CASE("cpu prefetch queue: each queued line once, in order, within the kerne
   }
   std::vector<const char*> want;
   for (int64_t r : rows)
-    for (int l = 0; l < 4; ++l) want.push_back(data.data() + r * 200 + 64 * l);
+    for (int l = 1; l < 4; ++l) want.push_back(data.data() + r * 200 + 64 * l);
   CHECK(seen == want);
   CHECK(cpuns::prefetch_begin(100).nrows == 0);  // all taken
+  {  // rows of one line: asked for at once, nothing left to queue
+    cpuns::prefetch_rows_later(data.data(), 64, rows, 3);
+    PrefetchCursor one = cpuns::prefetch_begin(100);
+    const char* o1[4];
+    CHECK(one.take(o1, 4) == 0);
+    cpuns::prefetch_end(one);
+  }
   // A cursor taken before the queue is replaced does not move the new queue.
   cpuns::prefetch_rows_later(data.data(), 200, rows, 1);
   PrefetchCursor stale = cpuns::prefetch_begin(100);
   const char* out[8];
-  CHECK(stale.take(out, 8) == 4);
+  CHECK(stale.take(out, 8) == 3);
   cpuns::prefetch_rows_later(data.data(), 200, rows + 1, 1);
   cpuns::prefetch_end(stale);
   PrefetchCursor fresh = cpuns::prefetch_begin(100);
-  CHECK(fresh.take(out, 8) == 4);
-  CHECK(out[0] == data.data() + 2 * 200);
+  CHECK(fresh.take(out, 8) == 3);
+  CHECK(out[0] == data.data() + 2 * 200 + 64);
   cpuns::prefetch_end(fresh);
   // A product run while rows are queued gives the same bits as without, and takes the queue.
   using tapeflow::backend::cpu::VecIsa;

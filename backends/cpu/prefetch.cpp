@@ -13,7 +13,7 @@ struct Queue {
   const char* base = nullptr;
   int64_t row_bytes = 0;
   std::vector<int64_t> rows;  // keeps its capacity: no allocation per batch after the first
-  int64_t row = 0, line = 0;
+  int64_t row = 0, line = 1;
   uint64_t generation = 0;  // counts replacements: a cursor of an older queue is not stored back
 };
 
@@ -28,12 +28,14 @@ Queue& mine() {
 void prefetch_rows_later(const void* base, int64_t row_bytes, const int64_t* rows, int64_t n) {
   prefetch_queue::Queue& q = prefetch_queue::mine();
   q.rows.clear();
-  q.row = q.line = 0;
+  q.row = 0;
+  q.line = 1;
   ++q.generation;
   if (base == nullptr || row_bytes <= 0 || rows == nullptr || n <= 0) return;
   q.base = static_cast<const char*>(base);
   q.row_bytes = row_bytes;
   q.rows.assign(rows, rows + n);
+  for (int64_t i = 0; i < n; ++i) __builtin_prefetch(q.base + rows[i] * row_bytes, 0, 3);
 }
 
 PrefetchCursor prefetch_begin(int64_t budget) {

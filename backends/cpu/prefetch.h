@@ -17,7 +17,7 @@ struct PrefetchCursor {
   int64_t row_bytes = 0;
   const int64_t* rows = nullptr;  // row indices into base (row_bytes apart)
   int64_t nrows = 0;
-  int64_t row = 0, line = 0;  // the next line: rows[row] * row_bytes + 64 * line
+  int64_t row = 0, line = 1;  // the next line: rows[row] * row_bytes + 64 * line
   int64_t budget = 0;
   uint64_t generation = 0;  // of the queue it was taken from
 
@@ -29,8 +29,8 @@ struct PrefetchCursor {
     while (got < n && row < nrows) {
       const char* r = base + rows[row] * row_bytes;
       for (; got < n && line < lines; ++got, ++line) out[got] = r + 64 * line;
-      if (line == lines) {
-        line = 0;
+      if (line >= lines) {  // a row's line 0 was asked for when it was queued
+        line = 1;
         ++row;
       }
     }
@@ -40,6 +40,7 @@ struct PrefetchCursor {
 };
 
 // Replaces the calling thread's queue: rows[0..n) of a row-major block at base, row_bytes apart.
+// The first line of each row is asked for at once; the others are queued.
 void prefetch_rows_later(const void* base, int64_t row_bytes, const int64_t* rows, int64_t n);
 // Takes the calling thread's queue for a kernel that may issue up to `budget` lines; the kernel
 // hands the cursor back with prefetch_end. An empty cursor (nrows == 0) when nothing is queued.
