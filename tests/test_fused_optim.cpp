@@ -11,6 +11,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/autograd.h"
 #include "autograd/dense.h"
+#include "backends/cpu/vec_math.h"
 #include "nn/layers.h"
 #include "optim/optim.h"
 #include "tensor/creation.h"
@@ -263,8 +264,12 @@ TEST_CASE("fused dense + activation: gradcheck and the unfused composition", "[f
 }
 
 TEST_CASE("fused float32 Adam equals its scalar formula bit for bit (vector body and tail)", "[optim][fused]") {
+  using backend::cpu::VecIsa;
+  const VecIsa saved = backend::cpu::vec_math_isa();
+  for (VecIsa isa : {VecIsa::Avx512, VecIsa::Avx2, VecIsa::Scalar})
   for (double wd : {0.0, 0.004}) {
-    const int64_t n = 1003;  // 125 vectors of 8 and a tail of 3
+    INFO("isa " << backend::cpu::vec_isa_name(backend::cpu::vec_math_set_isa(isa)) << " wd " << wd);
+    const int64_t n = 1003;  // 62 vectors of 16 and a tail of 11; 125 of 8 and a tail of 3
     std::vector<float> p(n), g(n), m(n), v(n);
     for (int64_t i = 0; i < n; ++i) {
       p[i] = float(std::sin(0.1 * double(i)));
@@ -303,4 +308,5 @@ TEST_CASE("fused float32 Adam equals its scalar formula bit for bit (vector body
     CHECK(tm.to_vector<float>() == want_m);
     CHECK(tv.to_vector<float>() == want_v);
   }
+  backend::cpu::vec_math_set_isa(saved);
 }
