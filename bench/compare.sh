@@ -103,7 +103,7 @@ if [ "$1" = --table ]; then  # re-print the table of an earlier --raw FILE
 fi
 if [ "${TABLE_ONLY:-0}" = 1 ]; then print_table "$1"; exit 0; fi
 build=$1; shift
-threads="1 2"; groups="overhead,elementwise,reduce,matmul,mlp,infer,beside"; extra=(); raw=""; rounds=1
+threads="1 2"; groups="overhead,elementwise,reduce,matmul,mlp,infer,beside,optim"; extra=(); raw=""; rounds=1
 while [ $# -gt 0 ]; do
   case $1 in
     --threads) threads=$2; shift 2 ;;

@@ -32,7 +32,7 @@ inline void usage(const char* prog) {
   std::fprintf(stderr,
                "usage: %s [--threads N] [--only GROUP[,GROUP...]] [--epochs N] [--reps N]\n"
                "          [--epoch-budget SECONDS] [--data DIR] [--train-limit N] [--quick]\n"
-               "groups: overhead elementwise reduce matmul mlp infer conv seq\n",
+               "groups: overhead elementwise reduce matmul mlp infer conv seq optim\n",
                prog);
 }
 

@@ -126,6 +126,26 @@ void run_matmul(const bench::Options& opt) {
   }
 }
 
+// One optimizer step over the wide MLP's parameters (as tapeflow_bench.cpp), in microseconds.
+void run_optim(const bench::Options& opt) {
+  namespace optim = torch::optim;
+  torch::manual_seed(5);
+  std::vector<torch::Tensor> ps;
+  for (std::vector<int64_t> s : {std::vector<int64_t>{784, 512}, {512}, {512, 512}, {512}, {512, 10}, {10}}) {
+    torch::Tensor p = (torch::randn(s) * 0.05).requires_grad_(true);
+    p.mutable_grad() = torch::randn(s) * 0.01;
+    ps.push_back(p);
+  }
+  auto row = [&](const char* key, optim::Optimizer&& o) {
+    report(key, median_seconds(opt, [&] { o.step(); }) * 1e6, "us", true);
+  };
+  row("sgd_momentum_step_670K", optim::SGD(ps, optim::SGDOptions(1e-4).momentum(0.9)));
+  row("adam_step_670K", optim::Adam(ps, optim::AdamOptions(1e-4)));
+  row("adam_amsgrad_step_670K", optim::Adam(ps, optim::AdamOptions(1e-4).amsgrad(true)));
+  row("rmsprop_step_670K", optim::RMSprop(ps, optim::RMSpropOptions(1e-4)));
+  row("adagrad_step_670K", optim::Adagrad(ps, optim::AdagradOptions(1e-4)));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -142,6 +162,7 @@ int main(int argc, char** argv) {
     if (bench::wants(opt, "infer")) run_inference(opt);
     if (bench::wants(opt, "conv")) run_conv(opt);
     if (bench::wants(opt, "seq")) run_seq(opt);
+    if (bench::wants(opt, "optim")) run_optim(opt);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "torch_bench: %s\n", e.what());
     return 1;
