@@ -25,7 +25,7 @@ TEST_CASE("cpu gemm: small float32 products (small-gemm kernel)", "[cpu_backend]
   for (VecIsa isa : {VecIsa::Avx512, VecIsa::Avx2, VecIsa::Scalar}) {
     tapeflow::backend::cpu::vec_math_set_isa(isa);
     for (int64_t M : {2, 7, 9, 13, 70, 122})
-      for (int64_t N : {2, 5, 11, 17, 18, 23, 28, 48, 50, 65, 130})
+      for (int64_t N : {2, 5, 11, 17, 18, 19, 23, 28, 36, 48, 50, 65, 130})
         for (int64_t K : {1, 17, 600})
           for (int form = 0; form < 4; ++form)
             for (double beta : {0.0, 1.0, -0.5}) {
@@ -73,7 +73,7 @@ TEST_CASE("cpu gemm_bias: the product plus a bias row, the values of a bias copy
   for (VecIsa isa : {VecIsa::Avx512, VecIsa::Avx2, VecIsa::Scalar}) {
     tapeflow::backend::cpu::vec_math_set_isa(isa);
     for (int64_t M : {2, 9, 70})
-      for (int64_t N : {2, 11, 17, 50, 130})
+      for (int64_t N : {2, 11, 17, 19, 36, 50, 130})
         for (int64_t K : {1, 17, 600})
           for (int form = 0; form < 3; ++form) {  // not both transposed (that case declines)
             const bool ta = form & 1, tb = form & 2;
