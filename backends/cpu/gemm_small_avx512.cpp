@@ -23,31 +23,10 @@ namespace gemm_small_detail {
 #define TF_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")))
 
 
-// Writes (first chunk: alpha * s + beta * C, or + bias) or adds alpha * s to the lanes m of C
-// at c + off[l] (a gather and a scatter; bias[l] the lanes' biases).
-TF_AVX512 inline void put_lanes(const Args& g, float* c, __m512i off, __mmask16 m, __m512 s, bool first,
-                                __m512 bias) {
-  s = _mm512_mul_ps(_mm512_set1_ps(g.alpha), s);
-  if (!first || g.beta != 0.0f) {
-    __m512 old = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, off, c, 4);
-    s = first ? _mm512_fmadd_ps(_mm512_set1_ps(g.beta), old, s) : _mm512_add_ps(old, s);
-  } else if (g.bias) {
-    s = _mm512_add_ps(s, bias);
-  }
-  _mm512_mask_i32scatter_ps(c, m, off, s, 4);
-}
-
 // Rows [0, MR) of C times kn values of k (A, B and C offset to the tile and the chunk): the
-// first chunk writes alpha * sum + beta * C, later ones add alpha * sum. With TV > 0 (A stored
-// K x M: A(i..i+8, k) contiguous), also the tail columns of g.tp for these rows: per k one
-// vector of A's 8 values twice over times each packed vector of two tail columns, an FMA per
-// 16 products instead of a pass of its own over A (tail_cols).
-template <int MR, int NV, int TV = 0>
+// first chunk writes alpha * sum + beta * C, later ones add alpha * sum.
+template <int MR, int NV>
 TF_AVX512 void tile(const Args& g, int64_t kn, bool first, __mmask16 last) {
-  __m512 tacc[TV > 0 ? TV : 1];
-#pragma GCC unroll 2
-  for (int v = 0; v < TV; ++v) tacc[v] = _mm512_setzero_ps();
-  const float* tp = g.tp;
   __m512 acc[MR][NV];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
@@ -75,12 +54,6 @@ TF_AVX512 void tile(const Args& g, int64_t kn, bool first, __mmask16 last) {
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
       }
-      if constexpr (TV > 0) {
-        const __m512 ad = _mm512_broadcast_f32x8(MR == 8 ? _mm256_loadu_ps(a) : _mm256_maskz_loadu_ps(__mmask8((1u << MR) - 1u), a));
-#pragma GCC unroll 2
-        for (int v = 0; v < TV; ++v) tacc[v] = _mm512_fmadd_ps(ad, _mm512_loadu_ps(tp + 16 * v), tacc[v]);
-        tp += 16 * TV;
-      }
     }
   }
   __m512 al = _mm512_set1_ps(g.alpha), be = _mm512_set1_ps(g.beta);
@@ -101,64 +74,42 @@ TF_AVX512 void tile(const Args& g, int64_t kn, bool first, __mmask16 last) {
       _mm512_mask_storeu_ps(c + 16 * v, m, s);
     }
   }
-  if constexpr (TV > 0) {  // lane l: row l % 8, tail column 2v + l / 8
-    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-    const __m512i row = _mm512_and_si512(lane, _mm512_set1_epi32(7)), col = _mm512_srli_epi32(lane, 3);
-    const __m512i off = _mm512_add_epi32(_mm512_mullo_epi32(row, _mm512_set1_epi32(int(g.ldc))), col);
-    const __mmask16 rows = __mmask16(((1u << MR) - 1u) * 0x101u);
-#pragma GCC unroll 2
-    for (int v = 0; v < TV; ++v) {
-      const int cols = g.tail_n - 2 * v;  // 1 or more
-      const __mmask16 m = cols >= 2 ? rows : __mmask16(rows & 0xff);
-      __m512 bias = _mm512_setzero_ps();
-      if (g.bias && first)
-        bias = _mm512_mask_i32gather_ps(bias, m, col, g.bias + g.tail_col + 2 * v, 4);
-      put_lanes(g, g.C + g.tail_col + 2 * v, off, m, tacc[v], first, bias);
-    }
-  }
 }
 
 // Every tile of rows of one panel (NV vectors wide) over one chunk of k.
-template <int NV, int MR, int TV>
+template <int NV, int MR>
 TF_AVX512 void panel(const Args& g, int64_t M, int64_t kn, bool first, __mmask16 last) {
   int64_t i = 0;
   for (; i + MR <= M; i += MR) {
     Args t = g;
     t.A += i * g.sai;
     t.C += i * g.ldc;
-    tile<MR, NV, TV>(t, kn, first, last);
+    tile<MR, NV>(t, kn, first, last);
   }
   if (i == M) return;
   Args t = g;
   t.A += i * g.sai;
   t.C += i * g.ldc;
   switch (M - i) {  // MR <= 8
-    case 1: tile<1, NV, TV>(t, kn, first, last); break;
-    case 2: tile<2, NV, TV>(t, kn, first, last); break;
-    case 3: tile<3, NV, TV>(t, kn, first, last); break;
-    case 4: tile<4, NV, TV>(t, kn, first, last); break;
-    case 5: tile<5, NV, TV>(t, kn, first, last); break;
-    case 6: tile<6, NV, TV>(t, kn, first, last); break;
-    default: tile<7, NV, TV>(t, kn, first, last); break;
+    case 1: tile<1, NV>(t, kn, first, last); break;
+    case 2: tile<2, NV>(t, kn, first, last); break;
+    case 3: tile<3, NV>(t, kn, first, last); break;
+    case 4: tile<4, NV>(t, kn, first, last); break;
+    case 5: tile<5, NV>(t, kn, first, last); break;
+    case 6: tile<6, NV>(t, kn, first, last); break;
+    default: tile<7, NV>(t, kn, first, last); break;
   }
 }
 
-template <int TV>
-TF_AVX512 void run_panel_tv(const Args& g, int64_t M, int64_t w, int64_t kn, bool first) {
+TF_AVX512 void run_panel(const Args& g, int64_t M, int64_t w, int64_t kn, bool first) {
   int64_t left = w - 16 * ((w - 1) / 16);
   __mmask16 last = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1u);
   switch ((w + 15) / 16) {
-    case 1: panel<1, 8, TV>(g, M, kn, first, last); break;
-    case 2: panel<2, 8, TV>(g, M, kn, first, last); break;
-    case 3: panel<3, 8, TV>(g, M, kn, first, last); break;
-    default: panel<4, 4, TV>(g, M, kn, first, last); break;
+    case 1: panel<1, 8>(g, M, kn, first, last); break;
+    case 2: panel<2, 8>(g, M, kn, first, last); break;
+    case 3: panel<3, 8>(g, M, kn, first, last); break;
+    default: panel<4, 4>(g, M, kn, first, last); break;
   }
-}
-// tv: the tail vectors folded into the tiles (g.tp), 0 for none.
-TF_AVX512 void run_panel(const Args& g, int64_t M, int64_t w, int64_t kn, bool first, int tv = 0) {
-  if (tv == 0) run_panel_tv<0>(g, M, w, kn, first);
-  else if (tv == 1) run_panel_tv<1>(g, M, w, kn, first);
-  else run_panel_tv<2>(g, M, w, kn, first);
 }
 
 // The pack buffer: one chunk of a 64-column panel of a transposed B (kKc x 64 floats), or one
@@ -168,20 +119,6 @@ float* pack_buffer() {
   static thread_local std::unique_ptr<float[]> buf;
   if (!buf) buf.reset(new float[kKc * 72]);
   return buf.get();
-}
-
-// Packs t (1-4) tail columns of kn rows of B (rows ldb apart) for tile's TV: per row k,
-// (t + 1) / 2 vectors [B(k, 2v) x 8, B(k, 2v + 1) x 8], zeros past column t.
-TF_AVX512 void pack_tail_pairs(const float* b, int64_t ldb, int64_t kn, int t, float* pack) {
-  const int tv = (t + 1) / 2;
-  const __m512i col = _mm512_srli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 3);
-  for (int v = 0; v < tv; ++v) {
-    const bool two = 2 * v + 1 < t;
-    const __mmask16 m = two ? __mmask16(0xffff) : __mmask16(0x00ff), ld = __mmask16((two ? 3u : 1u) << (2 * v));
-    const __m512i idx = _mm512_add_epi32(col, _mm512_set1_epi32(2 * v));
-    for (int64_t k = 0; k < kn; ++k)  // a load of the one or two floats, spread over the lanes
-      _mm512_storeu_ps(pack + (k * tv + v) * 16, _mm512_maskz_permutexvar_ps(m, idx, _mm512_maskz_loadu_ps(ld, b + k * ldb)));
-  }
 }
 
 // Packs a transposed B: w (<= 64) rows of kn (rows ldb apart) as kn rows of 64, a vector of 16
@@ -239,24 +176,6 @@ bool gemm_small_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
       run_tail_dots(t, r, m, kn, tail_pack, kKc, k0 == 0);
     }
   };
-  // A stored K x M, B stored K x N, up to 4 tail columns: the tiles take the tail columns too
-  // (tile's TV), from a pack of each chunk's tail of B (the first part of the pack buffer, which
-  // only a transposed B uses).
-  const int tv = trans_a && !trans_b && t > 0 && t <= 4 && Nm <= 64 && ldc < (int64_t(1) << 27) ? int(t + 1) / 2 : 0;
-  if (tv > 0) {
-    for (int64_t k0 = 0; k0 < K; k0 += kKc) {
-      const int64_t kn = K - k0 < kKc ? K - k0 : kKc;
-      pack_tail_pairs(B + k0 * ldb + Nm, ldb, kn, int(t), pack);
-      Args p = g;
-      p.A = A + k0 * g.sak;
-      p.B = B + k0 * ldb;
-      p.tp = pack;
-      p.tail_col = Nm;
-      p.tail_n = int(t);
-      run_panel(p, M, Nm, kn, k0 == 0, tv);
-    }
-    return true;
-  }
   if (t > 0 && Nm <= 64) {
     // One panel (a small MLP's layers): for each chunk of k, walk C in blocks of rows, each
     // block's whole vectors and then its tail, so that the tail finds the block's part of A in

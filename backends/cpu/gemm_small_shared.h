@@ -20,12 +20,6 @@ struct Args {
   float alpha, beta;
   const float* bias;  // nullptr, or bias[j] added to column j of C (then beta == 0)
   PrefetchCursor* pf;  // nullptr, or the calling thread's queued lines (prefetch.h)
-  // The AVX-512 kernel's tail columns folded into a tile (A stored K x M only): tp holds, for
-  // each k of the chunk, tail_vecs vectors [B(k, tail_col + 2v) x 8, B(k, tail_col + 2v + 1) x 8]
-  // (zeros past the tail_n columns); those columns of C start at C + tail_col.
-  const float* tp = nullptr;
-  int64_t tail_col = 0;
-  int tail_n = 0;
 };
 
 // Writes alpha * s + beta * C or alpha * s + bias (first chunk; bias: the column's bias or
