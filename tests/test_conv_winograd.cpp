@@ -12,6 +12,8 @@
 #include <cmath>
 #include <vector>
 
+#include "backends/cpu/conv_winograd.h"
+#include "backends/cpu/vec_math.h"
 #include "cpu_backend_views.h"
 #include "tapeflow.h"
 
@@ -139,5 +141,31 @@ TEST_CASE("conv2d float32 Winograd path matches float64 loops on awkward shapes"
   SECTION("below 8 channels (the im2col path) on the same checks") {
     check(2, 1, 9, 7, 8, 1, 1);
     check(2, 8, 6, 5, 4, 1, 1);
+  }
+}
+
+TEST_CASE("Winograd transforms: the same bits at every instruction set TAPEFLOW_CPU_ISA allows", "[conv][winograd]") {
+  // The per-tile transforms only add and subtract: the AVX-512, AVX2 and baseline builds must
+  // agree exactly (channel counts off every vector width, a tail of tiles).
+  namespace cpu = tf::backend::cpu;
+  const int64_t N = 2, C = 19, H = 9, W = 7, K = 13;
+  std::vector<float> x(size_t(N * C * H * W)), w(size_t(K * C * 9));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(std::sin(0.3 * double(i)));
+  for (size_t i = 0; i < w.size(); ++i) w[i] = float(std::cos(0.7 * double(i)));
+  const cpu::VecIsa saved = cpu::vec_math_isa();
+  std::vector<std::vector<float>> ys, gws;
+  for (cpu::VecIsa isa : {cpu::VecIsa::Scalar, cpu::VecIsa::Avx2, cpu::VecIsa::Avx512}) {
+    cpu::vec_math_set_isa(isa);
+    std::vector<float> y(size_t(N * K * H * W)), gw(w.size());
+    cpu::winograd3x3(x.data(), N, C, H, W, 1, 1, w.data(), K, false, y.data());
+    cpu::winograd3x3_grad_weight(x.data(), N, C, H, W, 1, 1, y.data(), K, gw.data());
+    ys.push_back(y);
+    gws.push_back(gw);
+  }
+  cpu::vec_math_set_isa(saved);
+  for (size_t i = 1; i < ys.size(); ++i) {
+    INFO("isa level " << i);
+    CHECK(ys[i] == ys[0]);
+    CHECK(gws[i] == gws[0]);
   }
 }

@@ -15,6 +15,7 @@
 
 #include "backends/cpu/blas.h"
 #include "backends/cpu/parallel.h"
+#include "backends/cpu/vec_math.h"
 
 namespace tapeflow::backend::cpu {
 namespace {
@@ -33,16 +34,6 @@ void trim_scratch() {
   std::vector<float>& buf = scratch();
   if (buf.size() * sizeof(float) > (8u << 20)) std::vector<float>().swap(buf);
 }
-
-// The per-tile transforms run over the channels at unit stride: compiled for AVX-512 and AVX2
-// as well, picked at load time (GCC's target_clones; the library's baseline is x86-64). Not under
-// ThreadSanitizer: the clones' ifunc resolvers run during relocation, before its runtime is up,
-// and crash the process (make test-tsan).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
-#define TF_WINOGRAD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define TF_WINOGRAD_CLONES
-#endif
 
 // U[xi][c][k] = (G g G^T)[xi] for g = w(k, c).
 void transform_weights(const float* w, int64_t C, int64_t K, bool flip, float* U) {
@@ -70,74 +61,42 @@ void transform_weights(const float* w, int64_t C, int64_t K, bool flip, float* U
     }
 }
 
-// v[xi * vs + c] = (B^T d B)[xi] for c in [0, C), d[i][j] = p[i * rs + j * C + c]: first the
-// columns of B^T d into v, then each row times B in place.
-TF_WINOGRAD_CLONES void input_tile(const float* __restrict p, int64_t rs, int64_t C, float* __restrict v, int64_t vs) {
-  // 4 row pointers and 16 output rows, named apart so the loop over c vectorises.
-  const float* __restrict p0 = p;
-  const float* __restrict p1 = p + rs;
-  const float* __restrict p2 = p + 2 * rs;
-  const float* __restrict p3 = p + 3 * rs;
-  for (int j = 0; j < 4; ++j) {  // column j of B^T d, kept in the 4 rows of v (xi = i * 4 + j)
-    const int64_t o = j * C;
-    float* __restrict v0 = v + j * vs;
-    float* __restrict v1 = v + (4 + j) * vs;
-    float* __restrict v2 = v + (8 + j) * vs;
-    float* __restrict v3 = v + (12 + j) * vs;
-    for (int64_t c = 0; c < C; ++c) {
-      const float a = p0[o + c], b = p1[o + c], d = p2[o + c], e = p3[o + c];
-      v0[c] = a - d;
-      v1[c] = b + d;
-      v2[c] = d - b;
-      v3[c] = b - e;
-    }
+// The per-tile transforms (conv_winograd_tiles.h), built for AVX-512 and AVX2 as well as the
+// library's x86-64 baseline; each routine takes the build vec_math_isa() allows (TAPEFLOW_CPU_ISA
+// caps it) once, not per tile.
+namespace wg_base {
+#include "backends/cpu/conv_winograd_tiles.h"
+}  // namespace wg_base
+#if defined(__x86_64__) && defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx2")
+namespace wg_avx2 {
+#include "backends/cpu/conv_winograd_tiles.h"
+}  // namespace wg_avx2
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+namespace wg_avx512 {
+#include "backends/cpu/conv_winograd_tiles.h"
+}  // namespace wg_avx512
+#pragma GCC pop_options
+#define TF_WINOGRAD_BUILD(name)                                  \
+  decltype(&wg_base::name) name##_build() {                      \
+    switch (vec_math_isa()) {                                    \
+      case VecIsa::Avx512: return &wg_avx512::name;              \
+      case VecIsa::Avx2: return &wg_avx2::name;                  \
+      default: return &wg_base::name;                            \
+    }                                                            \
   }
-  for (int i = 0; i < 4; ++i) {  // (B^T d) B, row i in place
-    float* __restrict e0 = v + (i * 4) * vs;
-    float* __restrict e1 = v + (i * 4 + 1) * vs;
-    float* __restrict e2 = v + (i * 4 + 2) * vs;
-    float* __restrict e3 = v + (i * 4 + 3) * vs;
-    for (int64_t c = 0; c < C; ++c) {
-      const float a = e0[c], b = e1[c], d = e2[c], e = e3[c];
-      e0[c] = a - d;
-      e1[c] = b + d;
-      e2[c] = d - b;
-      e3[c] = b - e;
-    }
-  }
-}
+#else
+#define TF_WINOGRAD_BUILD(name) \
+  decltype(&wg_base::name) name##_build() { return &wg_base::name; }
+#endif
+TF_WINOGRAD_BUILD(input_tile)
+TF_WINOGRAD_BUILD(output_tile)
+TF_WINOGRAD_BUILD(grad_tile)
+#undef TF_WINOGRAD_BUILD
 
-// q[(a * 2 + b) * K + k] = (A^T m A)[a][b] for k in [0, K), m[xi] = m[xi * ms + k].
-TF_WINOGRAD_CLONES void output_tile(const float* __restrict m, int64_t ms, int64_t K, float* __restrict q) {
-  for (int64_t k = 0; k < K; ++k) {
-    float r[16], a0[4], a1[4];
-    for (int xi = 0; xi < 16; ++xi) r[xi] = m[xi * ms + k];
-    for (int j = 0; j < 4; ++j) {  // A^T m
-      a0[j] = r[j] + r[4 + j] + r[8 + j];
-      a1[j] = r[4 + j] - r[8 + j] - r[12 + j];
-    }
-    q[k] = a0[0] + a0[1] + a0[2];
-    q[K + k] = a0[1] - a0[2] - a0[3];
-    q[2 * K + k] = a1[0] + a1[1] + a1[2];
-    q[3 * K + k] = a1[1] - a1[2] - a1[3];
-  }
-}
-
-// d[xi * ds + k] = (A g A^T)[xi] for k in [0, K): g = [g0[k] g0[K + k]; g0[rs + k] g0[rs + K + k]]
-// the tile's 2x2 output gradient, A = [1 0; 1 1; 1 -1; 0 -1].
-TF_WINOGRAD_CLONES void grad_tile(const float* __restrict g0, int64_t rs, int64_t K, float* __restrict d,
-                                  int64_t ds) {
-  for (int64_t k = 0; k < K; ++k) {
-    const float a = g0[k], b = g0[K + k], c = g0[rs + k], e = g0[rs + K + k];
-    const float r[4][2] = {{a, b}, {a + c, b + e}, {a - c, b - e}, {-c, -e}};  // A g, then (A g) A^T
-    for (int i = 0; i < 4; ++i) {
-      d[(i * 4 + 0) * ds + k] = r[i][0];
-      d[(i * 4 + 1) * ds + k] = r[i][0] + r[i][1];
-      d[(i * 4 + 2) * ds + k] = r[i][0] - r[i][1];
-      d[(i * 4 + 3) * ds + k] = -r[i][1];
-    }
-  }
-}
 
 // V[xi][t][c] (xi stride vs) = (B^T d B)[xi] of the tiles t of units [u0, u1) of x (N, C, H, W),
 // vectorised over the channels; P is scratch for 4 * (2 TW + 2) * C floats.
@@ -146,6 +105,7 @@ void input_block(const float* x, int64_t C, int64_t H, int64_t W, int64_t ph, in
   const int64_t RW = 2 * TW + 2;  // a unit's input rows, column s = x column s - pw
   const int64_t s0 = std::min(pw, RW), s1 = std::min(pw + W, RW);  // the columns inside x
   const int64_t RC = RW * C;
+  const auto input_tile = input_tile_build();
   for (int64_t u = u0; u < u1; ++u) {
     const int64_t n = u / TH, ty = u % TH;
     // P[r][s][c]: the unit's 4 input rows, channels last. The next tile row of the same sample
@@ -193,6 +153,7 @@ void winograd3x3(const float* x, int64_t N, int64_t C, int64_t H, int64_t W, int
     float* P = M + 16 * (K * Tmax + kPad);
     float* Y = P + 4 * RW * C;              // Y[k][a][ow]: the unit's 2 output rows
     float* Q = Y + 2 * K * OW;              // Q[tx][4][k]: the unit's output tiles
+    const auto output_tile = output_tile_build();
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t u0 = b * upb, u1 = std::min(u0 + upb, units), T = (u1 - u0) * TW;
       const int64_t VS = C * T + kPad, MS = K * T + kPad;  // V[xi][t][c], M[xi][t][k]
@@ -247,6 +208,7 @@ void winograd3x3_grad_weight(const float* x, int64_t N, int64_t C, int64_t H, in
     float* Gr = P + 4 * RW * C;  // Gr[a][ow][k], ow < 2 TW: the unit's 2 gy rows, channels last
     std::vector<float>& dU = parts[size_t(b0)];
     dU.assign(size_t(16 * CK), 0.0f);
+    const auto grad_tile = grad_tile_build();
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t u0 = b * upb, u1 = std::min(u0 + upb, units), T = (u1 - u0) * TW;
       const int64_t VS = C * T + kPad, DS = K * T + kPad;
