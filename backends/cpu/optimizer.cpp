@@ -13,6 +13,7 @@
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
 #include "backends/cpu/vec_math.h"
+#include "backends/optimizer_args.h"
 
 namespace tapeflow::backend::cpu {
 namespace {
@@ -21,20 +22,14 @@ namespace fused_optim {  // own scope: unity builds merge the anonymous namespac
 constexpr int64_t kGrain = 1 << 15;  // elements per chunk: below 64K elements a step runs inline
 
 template <class T>
-struct Args {
-  T* p;
-  const T* g;
-  T* s0;
-  T* s1;
-  T* s2;
-  T lr, wd, mom, b1, one_b1, b2, one_b2, alpha, rho, one_rho, eps;
-};
+using Args = OptimizerArgs<T>;
 
 #define TF_INL [[gnu::always_inline]] inline
 // The parameter, its gradient and each state buffer are distinct tensors (optim/ allocates the
 // state; the front end rejects a gradient that aliases its parameter): telling the compiler so
 // lets it vectorise the loops.
 #define TF_RESTRICT __restrict__
+#define TF_OPT_ENTRY
 
 // The baseline build: one element at a time (W == 1), the compiler free to vectorise what it
 // can (the square roots stay scalar: std::sqrt keeps its errno path). Runs every element of
@@ -50,7 +45,7 @@ struct L {
   static V sqrt(V x) { return std::sqrt(x); }
   static V max(V h, V v) { return h > v ? h : v; }
 };
-#include "backends/cpu/optimizer_loops.h"
+#include "backends/optimizer_loops.h"
 }  // namespace scalar
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -85,11 +80,11 @@ struct L {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 TF_LANES(avx2, "GCC target(\"avx2\")", __m256, 8, mm256)
-#include "backends/cpu/optimizer_loops.h"
+#include "backends/optimizer_loops.h"
 }  // namespace avx2
 TF_LANES_END
 TF_LANES(avx512, "GCC target(\"avx512f\")", __m512, 16, mm512)
-#include "backends/cpu/optimizer_loops.h"
+#include "backends/optimizer_loops.h"
 }  // namespace avx512
 TF_LANES_END
 #pragma GCC diagnostic pop
@@ -111,27 +106,8 @@ void run(const OptimizerStep& s, const Args<T>& a, int64_t b, int64_t e) {
 
 template <class T>
 void step(const OptimizerStep& s, const View& param, const View& grad, const View* state, int nstate) {
-  Args<T> a{};
-  a.p = static_cast<T*>(param.data);
-  a.g = static_cast<const T*>(grad.data);
-  T* st[3] = {nullptr, nullptr, nullptr};
-  for (int i = 0; i < nstate && i < 3; ++i) st[i] = static_cast<T*>(state[i].data);
-  a.s0 = st[0]; a.s1 = st[1]; a.s2 = st[2];
-  a.lr = T(s.lr); a.wd = T(s.weight_decay); a.mom = T(s.momentum);
-  a.b1 = T(s.beta1); a.one_b1 = T(1.0 - s.beta1); a.b2 = T(s.beta2); a.one_b2 = T(1.0 - s.beta2);
-  a.alpha = T(s.alpha); a.rho = T(s.rho); a.one_rho = T(1.0 - s.rho); a.eps = T(s.eps);
+  const Args<T> a = optimizer_args<T>(s, param, grad, state, nstate);
   parallel_for(0, param.numel(), kGrain, [&](int64_t b, int64_t e) { run<T>(s, a, b, e); });
-}
-
-int needed_state(const OptimizerStep& s) {
-  using K = OptimizerStep::Kind;
-  switch (s.kind) {
-    case K::SGD: return s.momentum == 0 ? 0 : 1;
-    case K::Adam: return s.amsgrad ? 3 : 2;
-    case K::RMSprop: return 1 + (s.centered ? 1 : 0) + (s.momentum > 0 ? 1 : 0);
-    case K::Adagrad: return 1;
-  }
-  return -1;
 }
 
 }  // namespace fused_optim
@@ -139,17 +115,9 @@ int needed_state(const OptimizerStep& s) {
 
 bool CpuBackend::optimizer_step(const OptimizerStep& s, const View& param, const View& grad,
                                 const View* state, int nstate) {
-  DType dt = param.dtype;
-  if (dt != kFloat32 && dt != kFloat64) return false;
-  using namespace fused_optim;
-  if (nstate != needed_state(s)) return false;
-  int64_t n = param.numel();
-  auto ok = [&](const View& v) { return v.dtype == dt && v.numel() == n && v.is_contiguous(); };
-  if (!ok(param) || !ok(grad)) return false;
-  for (int i = 0; i < nstate; ++i)
-    if (!ok(state[i])) return false;
-  if (dt == kFloat32) step<float>(s, param, grad, state, nstate);
-  else step<double>(s, param, grad, state, nstate);
+  if (!optimizer_views_ok(s, param, grad, state, nstate)) return false;
+  if (param.dtype == kFloat32) fused_optim::step<float>(s, param, grad, state, nstate);
+  else fused_optim::step<double>(s, param, grad, state, nstate);
   return true;
 }
 
@@ -157,3 +125,4 @@ bool CpuBackend::optimizer_step(const OptimizerStep& s, const View& param, const
 
 #undef TF_INL
 #undef TF_RESTRICT
+#undef TF_OPT_ENTRY

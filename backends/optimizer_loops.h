@@ -1,9 +1,13 @@
-// The fused optimizer loops, written once over a lane type: included by optimizer.cpp once per
-// instruction set, inside a namespace that defines `template <class E> struct L` (the lanes of
-// element type E: V, W, ld, st, bc, sqrt, max) and under that set's target pragma, so that
-// every function here is compiled for it. The operators on V are the element's own, in the
-// source order of the unfused formulas of optim/ (no contraction into FMA: the regions target
-// no FMA), so each lane's result equals the scalar loop's bit for bit. Each loop runs whole
+// The fused optimizer loops (SGD, Adam / AMSGrad, RMSprop, Adagrad), written once over a lane
+// type and shared by the CPU and CUDA backends. The includer defines, in the namespace it
+// includes this in: `template <class E> struct L` (the lanes of element type E: V, W, ld, st,
+// bc, sqrt, max), TF_INL and TF_OPT_ENTRY (how the loops and run() are declared: always-inline
+// and plain on the CPU, device functions under nvcc), TF_RESTRICT, and Args
+// (backends/optimizer_args.h's OptimizerArgs).
+// The operators on V are the element's own, in the source order of the unfused formulas of
+// optim/, so each lane's result is the scalar formula's: the CPU includes this once per
+// instruction set (backends/cpu/optimizer.cpp, under that set's target pragma, contraction off:
+// the same bits in every build), CUDA once with one element per thread. Each loop runs whole
 // vectors from b and returns where it stopped; the caller runs the rest with W == 1.
 // Deliberately no include guard.
 
@@ -149,7 +153,7 @@ TF_INL int64_t dispatch_wd(const OptimizerStep& s, const Args<E>& a, int64_t b, 
 
 // Runs [b, e) in whole vectors; returns where the rest (fewer than W elements) begins.
 template <class E>
-int64_t run(const OptimizerStep& s, const Args<E>& a, int64_t b, int64_t e) {
+TF_OPT_ENTRY int64_t run(const OptimizerStep& s, const Args<E>& a, int64_t b, int64_t e) {
   if (s.weight_decay != 0) return dispatch_wd<E, true>(s, a, b, e);
   return dispatch_wd<E, false>(s, a, b, e);
 }
