@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backends/cpu/blas.h"
+#include "backends/cpu/isa_region.h"
 #include "backends/cpu/parallel.h"
 #include "backends/cpu/vec_math.h"
 
@@ -67,19 +68,17 @@ void transform_weights(const float* w, int64_t C, int64_t K, bool flip, float* U
 namespace wg_base {
 #include "backends/cpu/conv_winograd_tiles.h"
 }  // namespace wg_base
-#if defined(__x86_64__) && defined(__GNUC__)
-#pragma GCC push_options
-#pragma GCC target("avx2")
+#if TF_ISA_REGIONS
+TF_ISA_BEGIN("GCC target(\"avx2\")")
 namespace wg_avx2 {
 #include "backends/cpu/conv_winograd_tiles.h"
 }  // namespace wg_avx2
-#pragma GCC pop_options
-#pragma GCC push_options
-#pragma GCC target("avx512f")
+TF_ISA_END
+TF_ISA_BEGIN("GCC target(\"avx512f\")")
 namespace wg_avx512 {
 #include "backends/cpu/conv_winograd_tiles.h"
 }  // namespace wg_avx512
-#pragma GCC pop_options
+TF_ISA_END
 #define TF_WINOGRAD_BUILD(name)                                  \
   decltype(&wg_base::name) name##_build() {                      \
     switch (vec_math_isa()) {                                    \

@@ -285,12 +285,12 @@ TF_AVX2_GEMM void tail(const Args& g, int64_t M, int64_t K, int64_t n0, float* p
   Args p = g;
   p.C += n0;
   if (p.bias) p.bias += n0;
-  if (g.sai == 1) return tail_cols<T>(p, M, K, g.B + n0, g.ldb, 1);  // A stored K x M
+  if (g.sai == 1) return gemm_small_avx2_detail::tail_cols<T>(p, M, K, g.B + n0, g.ldb, 1);  // A stored K x M
   for (int64_t k0 = 0; k0 < K; k0 += kKc) {  // pack the tail columns of a chunk as T rows of kn
     int64_t kn = K - k0 < kKc ? K - k0 : kKc;
     p.A = g.A + k0;
     if (!packed) pack_tail(g.B + k0 * g.ldb + n0, g.ldb, kn, T, pack);
-    tail_dots<T>(p, M, kn, pack, kKc, k0 == 0);
+    gemm_small_avx2_detail::tail_dots<T>(p, M, kn, pack, kKc, k0 == 0);
   }
 }
 

@@ -6,7 +6,8 @@
 // otherwise.
 #include <cmath>
 
-#if defined(__x86_64__) || defined(__i386__)
+#include "backends/cpu/isa_region.h"
+#if TF_ISA_REGIONS
 #include <immintrin.h>
 #endif
 
@@ -48,12 +49,12 @@ struct L {
 #include "backends/optimizer_loops.h"
 }  // namespace scalar
 
-#if defined(__x86_64__) || defined(__i386__)
+#if TF_ISA_REGIONS
 // float32 with 8 and 16 lanes: the same loops under the target of AVX2 and of AVX-512F, with
 // contraction off (AVX-512F has FMA of its own: GCC would fuse a * b + c). _mm*_max_ps(h, v) is
 // h > v ? h : v, NaN and signed zeros included.
 #define TF_LANES(NS, TARGET, VT, W_, PS)                                                    \
-  _Pragma("GCC push_options") _Pragma(TARGET) _Pragma("GCC optimize(\"fp-contract=off\")")      \
+  TF_ISA_BEGIN(TARGET)                                                                       \
   namespace NS {                                                                             \
     struct F {                                                                               \
       VT v;                                                                                  \
@@ -74,7 +75,7 @@ struct L {
       TF_INL static V sqrt(V x) { return {_##PS##_sqrt_ps(x.v)}; }                    \
       TF_INL static V max(V h, V v) { return {_##PS##_max_ps(h.v, v.v)}; }            \
     };
-#define TF_LANES_END _Pragma("GCC pop_options")
+#define TF_LANES_END TF_ISA_END
 // (GCC 12 warns falsely of _mm512_sqrt_ps's undefined source operand.)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -94,7 +95,7 @@ TF_LANES_END
 
 template <class T>
 void run(const OptimizerStep& s, const Args<T>& a, int64_t b, int64_t e) {
-#if defined(__x86_64__) || defined(__i386__)
+#if TF_ISA_REGIONS
   if constexpr (sizeof(T) == 4) {
     const VecIsa isa = vec_math_isa();  // TAPEFLOW_CPU_ISA caps it
     if (isa == VecIsa::Avx512) b = avx512::run<float>(s, a, b, e);
