@@ -72,9 +72,11 @@ Tensor matmul_forward(const Tensor& a0, const Tensor& b0, const Shape& batch) {
   ash.push_back(M); ash.push_back(K);
   bsh.push_back(K); bsh.push_back(N);
   osh.push_back(M); osh.push_back(N);
-  Tensor a = a0.detach().expand(ash), b = b0.detach().expand(bsh);
-  if (!mat_layout(a)) a = a.contiguous();
-  if (!mat_layout(b)) b = b.contiguous();
+  // Two matrices are read in place (no views: two per operand cost more than a small product's
+  // bookkeeping); batches are expanded to the broadcast shape first.
+  Tensor a = batch.size() == 0 ? a0 : a0.detach().expand(ash), b = batch.size() == 0 ? b0 : b0.detach().expand(bsh);
+  if (!mat_layout(a)) a = a.detach().contiguous();
+  if (!mat_layout(b)) b = b.detach().contiguous();
   Tensor out = make_tensor(osh, a.dtype(), a.device(), "matmul");
   if (out.numel() == 0) return out;
   if (K == 0) {

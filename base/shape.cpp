@@ -25,11 +25,12 @@ void Shape::insert(int pos, int64_t v) {
 }
 void Shape::erase(int pos) {
   for (int i = pos; i < n_ - 1; ++i) d_[i] = d_[i + 1];
-  --n_;
+  d_[--n_] = 0;  // entries past the size stay zero (view_of copies all kMaxDims)
 }
 void Shape::resize(int n, int64_t fill) {
   if (n > kMaxDims) fail("Shape: at most ", kMaxDims, " dims are supported");
   for (int i = n_; i < n; ++i) d_[i] = fill;
+  for (int i = n < 0 ? 0 : n; i < n_; ++i) d_[i] = 0;
   n_ = n;
 }
 bool Shape::operator==(const Shape& o) const {

@@ -36,7 +36,7 @@ class Shape {
   bool operator!=(const Shape& o) const { return !(*this == o); }
 
  private:
-  int64_t d_[kMaxDims] = {};
+  int64_t d_[kMaxDims] = {};  // entries past n_ are zero
   int n_ = 0;
 };
 using Strides = Shape;

@@ -76,10 +76,11 @@ backend::View view_of(const Tensor& t) {
   v.data = base ? base + im->offset * (int64_t)dtype_size(im->dtype) : nullptr;
   v.dtype = im->dtype;
   v.rank = im->shape.size();
-  for (int i = 0; i < v.rank; ++i) {
-    v.shape[i] = im->shape[i];
-    v.strides[i] = im->strides[i];
-  }
+  // Whole arrays (a Shape's entries past its size are zero): fixed-size copies, no loop over
+  // the rank, and the View's own zeroing of them goes away.
+  static_assert(sizeof(v.shape) == sizeof(int64_t) * kMaxDims && sizeof(v.strides) == sizeof(v.shape));
+  std::memcpy(v.shape, im->shape.data(), sizeof(v.shape));
+  std::memcpy(v.strides, im->strides.data(), sizeof(v.strides));
   return v;
 }
 
