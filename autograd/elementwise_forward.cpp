@@ -55,15 +55,22 @@ Tensor binary_raw(BinaryOp op, const char* name, const Tensor& a_in, const Tenso
   // C++ numbers live on the CPU; they follow the other operand's device.
   bool moved_b = b_in.impl()->wrapped_number && a_in.device() != b_in.device();
   bool moved_a = a_in.impl()->wrapped_number && a_in.device() != b_in.device() && !moved_b;
-  const Tensor& a = moved_a ? to_device_of(a_in, b_in) : a_in;
-  const Tensor& b = moved_b ? to_device_of(b_in, a_in) : b_in;
+  // Both arms of each choice are lvalues, so the references bind without copying a Tensor
+  // (a copy is an atomic increment and decrement: most of a one-element op's cost).
+  Tensor a_moved, b_moved, a_cast, b_cast;
+  if (moved_a) a_moved = to_device_of(a_in, b_in);
+  if (moved_b) b_moved = to_device_of(b_in, a_in);
+  const Tensor& a = moved_a ? a_moved : a_in;
+  const Tensor& b = moved_b ? b_moved : b_in;
   check_same_device(name, a, b);
   DType ct = result_type(a, b);
   if (op == BinaryOp::Div && !is_floating(ct)) ct = kFloat32;
   if ((op == BinaryOp::Sub) && ct == kBool)
     fail(name, ": subtraction of bool tensors is not supported; use logical_xor or ne");
-  const Tensor& ac = a.dtype() == ct ? a : cast_raw(a, ct);
-  const Tensor& bc = b.dtype() == ct ? b : cast_raw(b, ct);
+  if (a.dtype() != ct) a_cast = cast_raw(a, ct);
+  if (b.dtype() != ct) b_cast = cast_raw(b, ct);
+  const Tensor& ac = a.dtype() == ct ? a : a_cast;
+  const Tensor& bc = b.dtype() == ct ? b : b_cast;
   Shape shape = broadcast_or_fail(name, a.shape(), b.shape());
   Tensor out = make_tensor(shape, backend::is_bool_output(op) ? kBool : ct, a.device(), name);
   if (out.numel()) backend_of(a).binary(op, view_as(ac, shape), view_as(bc, shape), view_of(out));

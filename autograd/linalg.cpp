@@ -120,7 +120,11 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     // Integer matmul: exact in float64 up to 2^53.
     return matmul(a.astype(kFloat64), b.astype(kFloat64)).astype(dt);
   }
-  Tensor ac = a.dtype() == dt ? a : a.astype(dt), bc = b.dtype() == dt ? b : b.astype(dt);
+  Tensor a_cast, b_cast;  // references to a and b otherwise: no Tensor copies
+  if (a.dtype() != dt) a_cast = a.astype(dt);
+  if (b.dtype() != dt) b_cast = b.astype(dt);
+  const Tensor& ac = a.dtype() == dt ? a : a_cast;
+  const Tensor& bc = b.dtype() == dt ? b : b_cast;
   Shape ab(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
   Shape batch;
   try {

@@ -57,7 +57,9 @@ Tensor reduce_raw(ReduceOp op, const char* name, const Tensor& x, uint32_t mask,
   else if ((op == ReduceOp::Sum || op == ReduceOp::Prod) && !is_floating(dt)) dt = kInt64;
   if ((op == ReduceOp::Max || op == ReduceOp::Min) && reduced_count(x.shape(), mask) == 0 && x.dim() > 0)
     fail(name, ": cannot reduce over an empty dimension (shape ", x.shape(), ")");
-  Tensor in = (op == ReduceOp::Sum || op == ReduceOp::Prod) ? cast_raw(x, dt) : x;
+  Tensor x_cast;  // a reference to x otherwise: no Tensor copy (an atomic pair) per reduction
+  if ((op == ReduceOp::Sum || op == ReduceOp::Prod) && x.dtype() != dt) x_cast = cast_raw(x, dt);
+  const Tensor& in = x_cast.defined() ? x_cast : x;
   Tensor out = make_tensor(keep_shape(x.shape(), mask), dt, x.device(), name);
   if (out.numel()) backend_of(x).reduce(op, view_of(in), mask, view_of(out));
   if (!keepdims) out = make_view_of(out, drop_shape(x.shape(), mask), contiguous_strides(drop_shape(x.shape(), mask)), 0);

@@ -68,8 +68,11 @@ Tensor Dense::forward(const Tensor& x) {
          ": last dim ", in, " != ", kernel_.size(0));
   // As Keras does, the input is cast to the layer's dtype (a float64 batch into a float32 layer
   // computes in float32; integer inputs become float): never silently promoted math.
-  Tensor xc = x.dtype() == kernel_.dtype() ? x : x.astype(kernel_.dtype());
-  Tensor x2 = xc.dim() == 2 ? xc : xc.reshape(Shape{-1, in});
+  Tensor x_cast, x_flat;  // references to x otherwise: no Tensor copies
+  if (x.dtype() != kernel_.dtype()) x_cast = x.astype(kernel_.dtype());
+  const Tensor& xc = x_cast.defined() ? x_cast : x;
+  if (xc.dim() != 2) x_flat = xc.reshape(Shape{-1, in});
+  const Tensor& x2 = x_flat.defined() ? x_flat : xc;
   const std::string& a = options_.activation();
   bool fusable = a == "tanh" || a == "relu" || a == "sigmoid";
   auto unflatten = [&](Tensor t) {

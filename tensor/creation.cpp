@@ -26,7 +26,7 @@ Tensor from_blob_copy(const void* data, const Shape& shape, DType dtype, Device 
 Tensor from_blob(void* data, const Shape& shape, DType dtype) {
   int64_t n = checked_numel("from_blob", shape, dtype_size(dtype));
   if (!data && n > 0) fail("from_blob: null pointer for shape ", shape);
-  auto impl = IntrusivePtr<TensorImpl>(new TensorImpl());
+  auto impl = make_intrusive<TensorImpl>();
   impl->storage = make_intrusive<Storage>(data, (size_t)n * dtype_size(dtype), Device::cpu());
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);

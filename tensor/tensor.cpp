@@ -42,7 +42,7 @@ int64_t checked_numel(const char* op, const Shape& shape, size_t itemsize) {
 
 Tensor make_tensor(const Shape& shape, DType dtype, Device device, const char* op) {
   int64_t n = checked_numel(op, shape, dtype_size(dtype));
-  auto impl = IntrusivePtr<TensorImpl>(new TensorImpl());
+  auto impl = make_intrusive<TensorImpl>();
   try {
     impl->storage = make_intrusive<Storage>((size_t)n * dtype_size(dtype), device);
   } catch (const std::bad_alloc&) {
@@ -58,7 +58,7 @@ Tensor make_tensor(const Shape& shape, DType dtype, Device device, const char* o
 }
 
 Tensor make_view_of(const Tensor& base, const Shape& shape, const Strides& strides, int64_t offset) {
-  auto impl = IntrusivePtr<TensorImpl>(new TensorImpl());
+  auto impl = make_intrusive<TensorImpl>();
   impl->storage = base.impl()->storage;
   impl->shape = shape;
   impl->strides = strides;
